@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The kernels are built for Haswell-class x86 (AVX2, FMA, F16C): without it
+// `addProduct` lowers to calls to `fmaf` and Float16 arithmetic is emulated.
+#if arch(x86_64)
+let cpuFlags = ["-target-cpu", "haswell"]
+#else
+let cpuFlags: [String] = []
+#endif
+
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(cpuFlags),
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "dcn",
+    products: [
+        .library(name: "DeformConv", targets: ["DeformConv"]),
+        .library(name: "Conformance", targets: ["Conformance"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .executable(name: "dcn", targets: ["dcn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "DeformConv", swiftSettings: kernelSettings),
+        .target(name: "Conformance", dependencies: ["DeformConv", "HDF5"], swiftSettings: [.unsafeFlags(cpuFlags)]),
+        .executableTarget(
+            name: "dcn",
+            dependencies: [
+                "Conformance", "DeformConv",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DeformConvTests", dependencies: ["DeformConv"], swiftSettings: [.unsafeFlags(cpuFlags)]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "DeformConv", "HDF5"], swiftSettings: [.unsafeFlags(cpuFlags)]),
+    ]
+)

@@ -1,0 +1,199 @@
+import Foundation
+
+/// The accuracy report of a verify run: Markdown for people, JSON for scripts,
+/// JUnit XML for CI systems. Built from the `VerifyReport` alone.
+public enum Report {
+    /// One row of the kernel × tag table.
+    public struct TagRow: Sendable {
+        public var kernel: String
+        public var tag: String
+        public var cases = 0
+        public var passed = 0
+        public var worstRatio: Double?
+        public var maxAbsError: Double?
+        public var maxRelError: Double?
+        var relSquares = 0.0
+        var relElements = 0
+
+        public var rmsRelError: Double? { relElements > 0 ? (relSquares / Double(relElements)).squareRoot() : nil }
+    }
+
+    /// Per kernel, one row per tag in use plus an "all" row, in SPEC section 4's tag order.
+    public static func tagTable(_ report: VerifyReport) -> [TagRow] {
+        var rows: [TagRow] = []
+        for kernel in report.kernels.map(\.name) {
+            let results = report.results.filter { $0.kernel == kernel }
+            let tags = ["all"] + GoldenSchema.tags.filter { tag in results.contains { $0.tags.contains(tag) } }
+                + Set(results.flatMap(\.tags)).subtracting(GoldenSchema.tags).sorted()
+            for tag in tags {
+                var row = TagRow(kernel: kernel, tag: tag)
+                for result in results where tag == "all" || result.tags.contains(tag) {
+                    row.cases += 1
+                    if result.status == .pass { row.passed += 1 }
+                    guard let stats = result.accuracy else { continue }
+                    row.worstRatio = worse(row.worstRatio, stats.worstRatio)
+                    row.maxAbsError = worse(row.maxAbsError, stats.maxAbsError)
+                    row.maxRelError = worse(row.maxRelError, stats.maxRelError)
+                    row.relSquares += stats.rmsRelError * stats.rmsRelError * Double(stats.elements)
+                    row.relElements += stats.elements
+                }
+                rows.append(row)
+            }
+        }
+        return rows
+    }
+
+    private static func worse(_ a: Double?, _ b: Double) -> Double {
+        guard let a else { return b }
+        return AccuracyStats.isWorse(b, than: a) ? b : a
+    }
+
+    public static func format(ratio: Double?) -> String {
+        guard let ratio else { return "–" }
+        if ratio.isNaN { return "NaN" }
+        if ratio.isInfinite { return "∞" }
+        return String(format: "%.3g", ratio)
+    }
+
+    static func format(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        if value.isNaN { return "NaN" }
+        return value == 0 ? "0" : String(format: "%.2e", value)
+    }
+
+    public static func markdown(_ report: VerifyReport, command: String) -> String {
+        var out = "# Accuracy report\n\n"
+        let s = report.summary
+        out += "`\(command)`\n\n"
+        out += "**\(s.failed == 0 && report.unreadable.isEmpty ? "PASS" : "FAIL")**: \(s.passed) passed, \(s.failed) failed"
+        out += " (\(s.cases) cases in \(s.files) file\(s.files == 1 ? "" : "s") × \(report.kernels.count) kernel\(report.kernels.count == 1 ? "" : "s")"
+        out += report.unreadable.isEmpty ? ")\n\n" : "; \(report.unreadable.count) file(s) unreadable)\n\n"
+        out += """
+        An element passes when |y_kernel − y| ≤ γ_{R+8}(u_acc)·y_abs + 8·u_s·y_abs + 2·u_s·y_pos + ½·ulp_out(y) \
+        (SPEC section 3); the ratio is error/bound, ≤ 1 passes. Exact cases allow no error at all for float32 kernels. \
+        An error case passes when the kernel path raises exactly the expected class and code.\n\n
+        """
+        out += "| kernel | u_acc | u_s | what it is |\n|---|---|---|---|\n"
+        for kernel in report.kernels {
+            out += "| \(kernel.name) | 2^\(Int(log2(kernel.uAcc))) | 2^\(Int(log2(kernel.uS))) | \(kernel.summary) |\n"
+        }
+        out += "\n## Kernel × tag\n\n"
+        out += "| kernel | tag | cases | passed | worst ratio | max abs error | max rel error | RMS rel error |\n"
+        out += "|---|---|---:|---:|---:|---:|---:|---:|\n"
+        for row in tagTable(report) {
+            let tag = row.tag == "all" ? "**all**" : row.tag
+            out += "| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(format(ratio: row.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) |\n"
+        }
+        out += failuresSection(report)
+        out += float16Section(report)
+        let weak = Set(report.results.filter { $0.weak == true }.map { "\($0.file): \($0.caseName)" }).sorted()
+        out += "\n## Weak cases\n\nValid cases where more than half the outputs equal their bias (every tap outside or masked to zero): they test little.\n\n"
+        out += weak.isEmpty ? "None.\n" : weak.map { "- \($0)\n" }.joined()
+        return out
+    }
+
+    private static func failuresSection(_ report: VerifyReport) -> String {
+        var out = "\n## Failures\n\n"
+        let failures = report.results.filter { $0.status == .fail }
+        if failures.isEmpty && report.unreadable.isEmpty { return out + "None.\n" }
+        for file in report.unreadable {
+            out += "- **unreadable file** \(file.file): \(file.message)\n"
+        }
+        for result in failures {
+            out += "- **\(result.caseName)** (\(result.file)) with **\(result.kernel)**: \(result.message ?? "failed")\n"
+            guard let elements = result.accuracy?.failures, !elements.isEmpty else { continue }
+            out += "\n  | n | o | ho | wo | expected | got | bound | ratio |\n  |---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            for e in elements {
+                out += "  | \(e.n) | \(e.o) | \(e.ho) | \(e.wo) | \(e.expected) | \(e.got) | \(format(e.bound)) | \(format(ratio: e.ratio)) |\n"
+            }
+            out += "\n"
+        }
+        return out
+    }
+
+    private static func float16Section(_ report: VerifyReport) -> String {
+        let buckets = AccuracyStats.ulpBuckets.map(\.0)
+        var out = "\n## Float16 outputs: error in ulps of float16\n\n"
+        out += "| kernel | elements | " + buckets.map { "\($0) ulp" }.joined(separator: " | ") + " |\n"
+        out += "|---|---:|" + String(repeating: "---:|", count: buckets.count) + "\n"
+        var any = false
+        for kernel in report.kernels.map(\.name) {
+            var totals: [String: Int] = [:]
+            for result in report.results where result.kernel == kernel {
+                for (bucket, count) in result.accuracy?.ulpHistogram ?? [:] { totals[bucket, default: 0] += count }
+            }
+            let elements = totals.values.reduce(0, +)
+            guard elements > 0 else { continue }
+            any = true
+            out += "| \(kernel) | \(elements) | " + buckets.map { "\(totals[$0] ?? 0)" }.joined(separator: " | ") + " |\n"
+        }
+        return any ? out : ""
+    }
+
+    /// JSON with non-finite ratios written as the strings "Infinity", "-Infinity" and "NaN".
+    public static func json<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try encoder.encode(value)
+    }
+
+    public static func decodeVerify(_ data: Data) throws -> VerifyReport {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try decoder.decode(VerifyReport.self, from: data)
+    }
+
+    /// JUnit XML: one test suite per kernel, one test case per golden case.
+    public static func junit(_ report: VerifyReport) -> String {
+        func escape(_ text: String) -> String {
+            var out = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                case "\"": out += "&quot;"
+                case "\n", "\t": out.unicodeScalars.append(scalar)
+                default:
+                    // XML 1.0 forbids most control characters even when escaped.
+                    if scalar.value >= 0x20 { out.unicodeScalars.append(scalar) }
+                }
+            }
+            return out
+        }
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites name=\"dcn verify\" tests=\"\(report.results.count + report.unreadable.count)\" failures=\"\(report.summary.failed + report.unreadable.count)\">\n"
+        for kernel in report.kernels.map(\.name) {
+            let results = report.results.filter { $0.kernel == kernel }
+            let failures = results.count { $0.status == .fail } + report.unreadable.count
+            let time = results.reduce(0) { $0 + ($1.seconds ?? 0) }
+            xml += "  <testsuite name=\"\(escape(kernel))\" tests=\"\(results.count + report.unreadable.count)\" failures=\"\(failures)\" time=\"\(time)\">\n"
+            for file in report.unreadable {
+                xml += "    <testcase classname=\"\(escape(file.file)).\(escape(kernel))\" name=\"(file)\">\n"
+                xml += "      <failure message=\"unreadable file\">\(escape(file.message))</failure>\n    </testcase>\n"
+            }
+            for result in results {
+                let name = escape(result.caseName)
+                xml += "    <testcase classname=\"\(escape(result.file)).\(escape(kernel))\" name=\"\(name)\" time=\"\(result.seconds ?? 0)\">"
+                if result.status == .fail {
+                    xml += "\n      <failure message=\"\(escape(result.message ?? "failed"))\">\(escape(detail(result)))</failure>\n    "
+                }
+                xml += "</testcase>\n"
+            }
+            xml += "  </testsuite>\n"
+        }
+        return xml + "</testsuites>\n"
+    }
+
+    private static func detail(_ result: CaseResult) -> String {
+        var lines = ["expect: \(result.expect)\(result.expectedErrorCode.map { " (\($0))" } ?? "")"]
+        if let code = result.errorCode { lines.append("raised: \(result.errorClass ?? "") (\(code))") }
+        for e in result.accuracy?.failures ?? [] {
+            lines.append("n=\(e.n) o=\(e.o) ho=\(e.ho) wo=\(e.wo) expected=\(e.expected) got=\(e.got) bound=\(e.bound) ratio=\(format(ratio: e.ratio))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
