@@ -1,0 +1,81 @@
+import Conformance
+import DeformConv
+import Foundation
+import XCTest
+
+/// A fresh folder under the system temporary directory, removed by the test's teardown.
+func temporaryFolder(_ test: XCTestCase) throws -> String {
+    let path = NSTemporaryDirectory() + "dcn-tests-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
+
+/// The default suite, generated once per test process (it takes well under a second).
+let defaultSuitePath: String = {
+    let path = NSTemporaryDirectory() + "dcn-default-suite-\(getpid()).h5"
+    _ = try! SuiteGenerator().generate(suite: DefaultSuite.name, to: path, generator: "ConformanceTests")
+    return path
+}()
+
+/// Writes `cases` to a new golden file in `folder`.
+func writeGolden(_ cases: [GoldenCase], to folder: String, name: String = "planted.h5") throws -> String {
+    let path = (folder as NSString).appendingPathComponent(name)
+    let writer = try GoldenFileWriter(path: path, generator: "ConformanceTests", reference: "test")
+    for golden in cases { try writer.write(golden) }
+    writer.close()
+    return path
+}
+
+func recipe(_ name: String) -> CaseRecipe {
+    DefaultSuite.valid.first { $0.name == name }!
+}
+
+func errorRecipe(_ name: String) -> ErrorRecipe {
+    DefaultSuite.errors.first { $0.name == name }!
+}
+
+/// A kernel that computes like `naive` and then changes one output element: a planted bug.
+struct PlantedOutputBug: DeformConvKernel {
+    var name = "planted-output"
+    let summary = "naive with one output element perturbed"
+    let accumulationUnitRoundoff = UnitRoundoff.float32
+    let samplingUnitRoundoff = UnitRoundoff.float32
+    /// Index of the perturbed element, and the relative change.
+    var index: Int
+    var relativeChange: Float
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        var y = NaiveKernel().run(problem, inputs)
+        if index < y.count { y[index] += relativeChange * max(abs(y[index]), 1) }
+        return y
+    }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        runWidened(problem, inputs)
+    }
+}
+
+/// A kernel whose validation reports one code as another: a planted bug in the error path.
+struct PlantedErrorCodeBug: DeformConvKernel {
+    let name = "planted-error-code"
+    let summary = "naive, but reports offsets_shape as bias_shape"
+    let accumulationUnitRoundoff = UnitRoundoff.float32
+    let samplingUnitRoundoff = UnitRoundoff.float32
+
+    func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
+        do throws(DeformConvError) {
+            return try DeformConvProblem(validating: arguments, limits: limits)
+        } catch where error.code == .offsetsShape {
+            throw DeformConvError(.biasShape, error.message)
+        }
+    }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        NaiveKernel().run(problem, inputs)
+    }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        runWidened(problem, inputs)
+    }
+}

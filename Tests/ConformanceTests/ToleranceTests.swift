@@ -1,0 +1,53 @@
+import Conformance
+import DeformConv
+import XCTest
+
+final class ToleranceTests: XCTestCase {
+    func testUnitInTheLastPlace() {
+        XCTAssertEqual(Tolerance.ulp(of: 1, in: .float32), 0x1p-23)
+        XCTAssertEqual(Tolerance.ulp(of: 1.999, in: .float32), 0x1p-23)
+        XCTAssertEqual(Tolerance.ulp(of: -0.75, in: .float32), 0x1p-24)
+        XCTAssertEqual(Tolerance.ulp(of: 0, in: .float32), 0x1p-149)
+        XCTAssertEqual(Tolerance.ulp(of: 1e-40, in: .float32), 0x1p-149, "subnormal spacing")
+        XCTAssertEqual(Tolerance.ulp(of: 1, in: .float16), 0x1p-10)
+        XCTAssertEqual(Tolerance.ulp(of: 1000, in: .float16), 0.5)
+        XCTAssertEqual(Tolerance.ulp(of: 1e-6, in: .float16), 0x1p-24)
+        // Agrees with the standard library where the binade is unambiguous.
+        for value: Float in [3, 0.1, 12345.678, 1e-30] {
+            XCTAssertEqual(Tolerance.ulp(of: Double(value), in: .float32), Double(value.ulp))
+        }
+    }
+
+    func testGamma() {
+        XCTAssertEqual(Tolerance.gamma(10, 0x1p-24), 10 * 0x1p-24 / (1 - 10 * 0x1p-24))
+        XCTAssertEqual(Tolerance.gamma(2048, 0x1p-11), .infinity, "n·u ≥ 1: no rigorous bound")
+    }
+
+    func testBoundFollowsSpecSection3() throws {
+        let problem = try DeformConvProblem(validating: ProblemDescriptor(parsing: "ic4ih5oc2kh3").geometry.arguments())
+        let tolerance = Tolerance(kernel: NaiveKernel(), problem: problem)
+        XCTAssertEqual(tolerance.reductionLength, 4 * 9 + 1)
+        let u = 0x1p-24, (y, yAbs, yPos) = (1.5, 10.0, 3.0)
+        let expected = Double(45) * u / (1 - Double(45) * u) * yAbs + 8 * u * yAbs + 2 * u * yPos + 0.5 * 0x1p-23
+        XCTAssertEqual(tolerance.bound(y: y, yAbs: yAbs, yPos: yPos), expected, accuracy: expected * 1e-12)
+        let stored = Tolerance(kernel: NaiveKernel(), problem: problem, storedType: .float16)
+        XCTAssertEqual(stored.bound(y: y, yAbs: yAbs, yPos: yPos), expected + 0.5 * 0x1p-10, accuracy: expected * 1e-12)
+        let exact = Tolerance(kernel: NaiveKernel(), problem: problem, exact: true)
+        XCTAssertEqual(exact.bound(y: y, yAbs: yAbs, yPos: yPos), 0)
+    }
+
+    func testStatsLocateTheWorstElement() {
+        let expected: [Double] = [1, 2, 3, 4, 5, 6]
+        var got = expected
+        got[4] += 0.5
+        got[1] = .nan
+        let tolerance = Tolerance(kernel: NaiveKernel(), problem: try! DeformConvProblem(
+            validating: ProblemDescriptor(parsing: "mb1ic1ih3iw4oc2kh1kw2").geometry.arguments()))
+        let stats = AccuracyStats(got: got, expected: expected, yAbs: expected, yPos: [Double](repeating: 0, count: 6),
+                                  shape: [1, 2, 1, 3], tolerance: tolerance)
+        XCTAssertFalse(stats.passed)
+        XCTAssertEqual(stats.failedElements, 2)
+        XCTAssertTrue(stats.worstRatio.isNaN, "a NaN output is the worst result")
+        XCTAssertEqual(stats.failures.map { [$0.n, $0.o, $0.ho, $0.wo] }, [[0, 0, 0, 1], [0, 1, 0, 1]])
+    }
+}
