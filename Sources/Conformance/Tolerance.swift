@@ -81,6 +81,8 @@ public struct AccuracyStats: Codable, Sendable, Equatable {
     /// Largest |error|/|y| over the elements with y ≠ 0.
     public var maxRelError: Double = 0
     public var rmsRelError: Double = 0
+    /// max |y| over the output: the scale that errors relative to the whole output are measured against.
+    public var maxAbsExpected: Double = 0
     public var elements: Int = 0
     public var failedElements: Int = 0
     /// The worst elements over the bound (at most `AccuracyStats.keptFailures`), worst first.
@@ -108,6 +110,7 @@ public struct AccuracyStats: Codable, Sendable, Equatable {
         }
         for index in got.indices {
             let error = abs(got[index] - expected[index])
+            maxAbsExpected = max(maxAbsExpected, abs(expected[index]))
             let bound = tolerance.bound(y: expected[index], yAbs: yAbs[index], yPos: yPos[index])
             let ratio = error == 0 ? 0 : error / bound
             maxAbsError = error.isNaN ? .nan : max(maxAbsError, error)
