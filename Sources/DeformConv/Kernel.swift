@@ -46,11 +46,16 @@ public protocol DeformConvKernel: Sendable {
     /// Runs a problem whose dtype is float16; the output is rounded to Float16 once, at the end.
     func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16]
 
+    /// Threads the kernel runs on (1 for single-threaded kernels).
+    var threads: Int { get }
+
     /// Validates a call as this kernel would; the default is SPEC section 2.
     func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem
 }
 
 extension DeformConvKernel {
+    public var threads: Int { 1 }
+
     public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
         try DeformConvProblem(validating: arguments, limits: limits)
     }
@@ -70,10 +75,22 @@ public enum UnitRoundoff {
 
 /// Every kernel this package ships, by name.
 public enum KernelRegistry {
-    /// The kernels in the order `dcn kernels` lists them.
-    public static let all: [any DeformConvKernel] = [ReferenceKernel(), NaiveKernel()]
+    /// The kernel names in the order `dcn kernels` lists them.
+    public static let names = ["reference", "naive", "simd", "threaded"]
 
-    public static func named(_ name: String) -> (any DeformConvKernel)? {
-        all.first { $0.name == name }
+    /// Every kernel; multithreaded ones use `threads` threads (default: one per core).
+    public static func all(threads: Int? = nil) -> [any DeformConvKernel] {
+        names.compactMap { named($0, threads: threads) }
+    }
+
+    /// The kernel called `name`, or nil. `threads` only matters to multithreaded kernels.
+    public static func named(_ name: String, threads: Int? = nil) -> (any DeformConvKernel)? {
+        switch name {
+        case "reference": ReferenceKernel()
+        case "naive": NaiveKernel()
+        case "simd": SimdKernel()
+        case "threaded": ThreadedKernel(threads: threads)
+        default: nil
+        }
     }
 }

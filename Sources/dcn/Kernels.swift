@@ -7,7 +7,7 @@ struct Kernels: ParsableCommand {
         discussion: "u_acc is the unit roundoff of a kernel's accumulation, u_s that of its sampling arithmetic (SPEC section 3).")
 
     func run() {
-        let rows = KernelRegistry.all.map { kernel in
+        let rows = KernelRegistry.all().map { kernel in
             [kernel.name, power(kernel.accumulationUnitRoundoff), power(kernel.samplingUnitRoundoff), kernel.summary]
         }
         let table = [["kernel", "u_acc", "u_s", "computes"]] + rows

@@ -19,6 +19,9 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("kernel"), help: "A kernel to check (repeatable; default: all). See `dcn kernels`.")
     var kernels: [String] = []
 
+    @Option(help: "Threads for multithreaded kernels (default: one per core).")
+    var threads: Int?
+
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
 
@@ -35,7 +38,7 @@ struct Verify: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let selected = try selectKernels(kernels)
+        let selected = try selectKernels(kernels, threads: threads)
         let files: [String]
         do {
             files = try Verifier.goldenFiles(in: paths)
@@ -85,12 +88,13 @@ struct Verify: ParsableCommand {
     }
 }
 
-/// The kernels named on the command line, or all of them.
-func selectKernels(_ names: [String]) throws -> [any DeformConvKernel] {
-    if names.isEmpty { return KernelRegistry.all }
+/// The kernels named on the command line, or all of them; `threads` for the multithreaded ones.
+func selectKernels(_ names: [String], threads: Int?) throws -> [any DeformConvKernel] {
+    if let threads, threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
+    if names.isEmpty { return KernelRegistry.all(threads: threads) }
     return try names.map { name in
-        guard let kernel = KernelRegistry.named(name) else {
-            throw Terminal.usageFailure("unknown kernel '\(name)'; kernels: \(KernelRegistry.all.map(\.name).joined(separator: ", "))")
+        guard let kernel = KernelRegistry.named(name, threads: threads) else {
+            throw Terminal.usageFailure("unknown kernel '\(name)'; kernels: \(KernelRegistry.names.joined(separator: ", "))")
         }
         return kernel
     }

@@ -1,0 +1,23 @@
+/// Tiled, vectorised Float32 kernel on one thread: a sampling plan per tile of
+/// pixels, bilinear samples packed into a panel in cache, and a 6×16 FMA
+/// microkernel against weights packed once per call (see `TiledConvolution`).
+public struct SimdKernel: DeformConvKernel {
+    public let name = "simd"
+    public let summary = "float32 tiled: sampling plan, packed panel, 6×16 FMA microkernel; one thread"
+    public let accumulationUnitRoundoff = UnitRoundoff.float32
+    public let samplingUnitRoundoff = UnitRoundoff.float32
+    public var tiling: Tiling
+
+    public init(tiling: Tiling = .standard) {
+        self.tiling = tiling
+    }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        guard TiledConvolution.supports(problem, x: inputs.x) else { return NaiveKernel().run(problem, inputs) }
+        return TiledConvolution(problem, tiling: tiling).run(inputs, threads: 1)
+    }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        runWidened(problem, inputs)
+    }
+}

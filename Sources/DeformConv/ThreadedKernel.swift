@@ -1,0 +1,28 @@
+import Foundation
+
+/// `simd`'s tiles spread over threads. Work is split over images, groups and
+/// tiles of pixels, never over the reduction, so the result is bit-identical to
+/// `simd` for any number of threads.
+public struct ThreadedKernel: DeformConvKernel {
+    public let name = "threaded"
+    public let summary = "float32 tiled as simd, tiles spread over all cores; bit-identical to simd"
+    public let accumulationUnitRoundoff = UnitRoundoff.float32
+    public let samplingUnitRoundoff = UnitRoundoff.float32
+    public let threads: Int
+    public var tiling: Tiling
+
+    /// `threads` defaults to the number of active cores.
+    public init(threads: Int? = nil, tiling: Tiling = .standard) {
+        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.tiling = tiling
+    }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        guard TiledConvolution.supports(problem, x: inputs.x) else { return NaiveKernel().run(problem, inputs) }
+        return TiledConvolution(problem, tiling: tiling).run(inputs, threads: threads)
+    }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        runWidened(problem, inputs)
+    }
+}

@@ -1,0 +1,50 @@
+/// Rows of output channels and columns of pixels one microkernel call computes.
+enum Microkernel {
+    static let rows = 6
+    static let columns = 16
+}
+
+/// C[6×16] += A[6×k] · B[k×16]: the register-blocked FMA core of the tiled kernels.
+///
+/// `a` is a packed sliver, k groups of 6 weights; `b` a packed panel block, k rows
+/// of 16 sampled values; `c` six rows of 16 accumulators with row stride `ldc`.
+/// Twelve ymm accumulators, two ymm loads and six broadcasts per k: the classic
+/// Haswell shape (KERNEL-NOTES.md). Kept out of line on purpose: inlined into its
+/// caller, LLVM fell back to 128-bit registers and a fifth of the speed.
+@inline(never)
+func microkernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    typealias V = SIMD8<Float>
+    let c0 = UnsafeMutableRawPointer(c), c1 = UnsafeMutableRawPointer(c + ldc), c2 = UnsafeMutableRawPointer(c + 2 * ldc)
+    let c3 = UnsafeMutableRawPointer(c + 3 * ldc), c4 = UnsafeMutableRawPointer(c + 4 * ldc), c5 = UnsafeMutableRawPointer(c + 5 * ldc)
+    var c00 = c0.loadUnaligned(as: V.self), c01 = c0.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var c10 = c1.loadUnaligned(as: V.self), c11 = c1.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var c20 = c2.loadUnaligned(as: V.self), c21 = c2.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var c30 = c3.loadUnaligned(as: V.self), c31 = c3.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var c40 = c4.loadUnaligned(as: V.self), c41 = c4.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var c50 = c5.loadUnaligned(as: V.self), c51 = c5.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var pa = a, pb = UnsafeRawPointer(b)
+    for _ in 0..<k {
+        let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
+        var w = V(repeating: pa[0])
+        c00.addProduct(w, b0); c01.addProduct(w, b1)
+        w = V(repeating: pa[1])
+        c10.addProduct(w, b0); c11.addProduct(w, b1)
+        w = V(repeating: pa[2])
+        c20.addProduct(w, b0); c21.addProduct(w, b1)
+        w = V(repeating: pa[3])
+        c30.addProduct(w, b0); c31.addProduct(w, b1)
+        w = V(repeating: pa[4])
+        c40.addProduct(w, b0); c41.addProduct(w, b1)
+        w = V(repeating: pa[5])
+        c50.addProduct(w, b0); c51.addProduct(w, b1)
+        pa += 6
+        pb += 64
+    }
+    c0.storeBytes(of: c00, as: V.self); c0.storeBytes(of: c01, toByteOffset: 32, as: V.self)
+    c1.storeBytes(of: c10, as: V.self); c1.storeBytes(of: c11, toByteOffset: 32, as: V.self)
+    c2.storeBytes(of: c20, as: V.self); c2.storeBytes(of: c21, toByteOffset: 32, as: V.self)
+    c3.storeBytes(of: c30, as: V.self); c3.storeBytes(of: c31, toByteOffset: 32, as: V.self)
+    c4.storeBytes(of: c40, as: V.self); c4.storeBytes(of: c41, toByteOffset: 32, as: V.self)
+    c5.storeBytes(of: c50, as: V.self); c5.storeBytes(of: c51, toByteOffset: 32, as: V.self)
+}

@@ -1,0 +1,213 @@
+import Dispatch
+
+/// Tile sizes of the tiled kernels.
+public struct Tiling: Hashable, Sendable {
+    /// Output pixels per tile (a multiple of 16, the microkernel's width).
+    public var pixelsPerTile: Int
+    /// Panel rows per reduction block, rounded down to whole channels (at least one channel).
+    public var reductionRows: Int
+
+    public init(pixelsPerTile: Int = 64, reductionRows: Int = 256) {
+        precondition(pixelsPerTile > 0 && pixelsPerTile % Microkernel.columns == 0, "pixelsPerTile must be a positive multiple of 16")
+        precondition(reductionRows > 0, "reductionRows must be positive")
+        self.pixelsPerTile = pixelsPerTile
+        self.reductionRows = reductionRows
+    }
+
+    public static let standard = Tiling()
+}
+
+/// The macro-kernel shared by `simd` and `threaded` (after BLIS): the output is cut
+/// into work items of (image, convolution group, tile of pixels). For each item a
+/// sampling plan is built, then for each block of channels the bilinear samples are
+/// written into a packed panel in cache and the 6×16 microkernel multiplies the
+/// packed weights by it.
+///
+/// Every output element is summed by one work item in one fixed order (bias, then
+/// channels, taps inside), whatever the thread count: results are bit-identical
+/// for any number of threads. Memory beyond the packed weights is a plan, a panel
+/// and an accumulator tile per thread, independent of the image size.
+struct TiledConvolution: Sendable {
+    let problem: DeformConvProblem
+    let tiling: Tiling
+    let taps: Int
+    let slivers: Int
+    let channelsPerBlock: Int
+    let blockRows: Int
+    let tiles: Int
+
+    init(_ problem: DeformConvProblem, tiling: Tiling) {
+        self.problem = problem
+        self.tiling = tiling
+        taps = problem.kernelHeight * problem.kernelWidth
+        slivers = (problem.outputChannelsPerGroup + Microkernel.rows - 1) / Microkernel.rows
+        channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
+        blockRows = channelsPerBlock * taps
+        tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
+    }
+
+    var workItems: Int { problem.batch * problem.groups * tiles }
+
+    /// Bytes each thread allocates: plan, panel and accumulator tile.
+    var workspaceBytes: Int {
+        let pixels = tiling.pixelsPerTile
+        return problem.deformableGroups * taps * pixels * 20 + (blockRows + slivers * Microkernel.rows) * pixels * 4
+    }
+
+    /// Whether the plan's 32-bit indices and the finite-input assumption hold; otherwise callers use the naive kernel.
+    static func supports(_ problem: DeformConvProblem, x: [Float]) -> Bool {
+        // A zero corner weight times a non-finite x would give NaN where the formula gives 0.
+        problem.height * problem.width <= Int(Int32.max) && x.allSatisfy(\.isFinite)
+    }
+
+    func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
+        precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
+        let p = problem
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * slivers * p.reductionLength * Microkernel.rows)
+        defer { packed.deallocate() }
+        return [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
+            inputs.x.withUnsafeBufferPointer { x in
+                inputs.offsets.withUnsafeBufferPointer { offsets in
+                    inputs.weight.withUnsafeBufferPointer { weight in
+                        withBias(inputs.bias) { bias in
+                            let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
+                                                    packed: packed, bias: bias, y: y.baseAddress!)
+                            // Two passes, so that every thread sees all packed weights before it multiplies.
+                            Self.split(p.groups * slivers, over: threads) { packWeights($0, pointers) }
+                            Self.split(workItems, over: threads) { process($0, pointers) }
+                        }
+                    }
+                }
+            }
+            initialized = p.outputCount
+        }
+    }
+
+    /// Runs `body` on `threads` contiguous parts of 0..<count, concurrently when there is more than one.
+    static func split(_ count: Int, over threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let parts = min(threads, count)
+        if parts <= 1 { return body(0..<count) }
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            body(count * part / parts ..< count * (part + 1) / parts)
+        }
+    }
+
+    /// Raw pointers shared by the threads; each thread writes a disjoint part of `packed` and `y`.
+    struct Pointers: @unchecked Sendable {
+        let x: UnsafePointer<Float>
+        let offsets: UnsafePointer<Float>
+        let weight: UnsafePointer<Float>
+        let packed: UnsafeMutablePointer<Float>
+        let bias: UnsafePointer<Float>?
+        let y: UnsafeMutablePointer<Float>
+    }
+
+    private func withBias<R>(_ bias: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let bias else { return body(nil) }
+        return bias.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Packs weight slivers `slivers` (numbered group · slivers-per-group + sliver): 6 output
+    /// channels each, k-major ([row][6]), zero-padded past the group's last channel.
+    func packWeights(_ items: Range<Int>, _ pointers: Pointers) {
+        let p = problem
+        let (rows, outputsPerGroup, mr) = (p.reductionLength, p.outputChannelsPerGroup, Microkernel.rows)
+        for item in items {
+            let (group, sliver) = (item / slivers, item % slivers)
+            let destination = pointers.packed + item * rows * mr
+            for lane in 0..<mr {
+                let o = sliver * mr + lane
+                let source = pointers.weight + (group * outputsPerGroup + o) * rows
+                for row in 0..<rows {
+                    destination[row * mr + lane] = o < outputsPerGroup ? source[row] : 0
+                }
+            }
+        }
+    }
+
+    /// Runs work items with this thread's own plan, panel and accumulator tile.
+    func process(_ items: Range<Int>, _ pointers: Pointers) {
+        guard !items.isEmpty else { return }
+        let p = problem
+        let pixels = tiling.pixelsPerTile
+        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, height: p.height, width: p.width)
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * pixels)
+        let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: slivers * Microkernel.rows * pixels)
+        defer {
+            plan.deallocate()
+            panel.deallocate()
+            accumulators.deallocate()
+        }
+        let (channelsPerGroup, outputsPerGroup, plane) = (p.channelsPerGroup, p.outputChannelsPerGroup, p.outputHeight * p.outputWidth)
+        for item in items {
+            let tile = item % tiles, group = item / tiles % p.groups, n = item / tiles / p.groups
+            let firstPixel = tile * pixels
+            let firstChannel = group * channelsPerGroup
+            let offsetGroups = firstChannel / p.channelsPerDeformableGroup ..< (firstChannel + channelsPerGroup - 1) / p.channelsPerDeformableGroup + 1
+            plan.build(p, offsets: pointers.offsets, n: n, groups: offsetGroups, firstPixel: firstPixel)
+
+            for row in 0..<(slivers * Microkernel.rows) {
+                let value: Float = row < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + row] ?? 0 : 0
+                (accumulators + row * pixels).initialize(repeating: value, count: pixels)
+            }
+            for firstBlockChannel in stride(from: 0, to: channelsPerGroup, by: channelsPerBlock) {
+                let channels = min(channelsPerBlock, channelsPerGroup - firstBlockChannel)
+                sampleBlock(plan, pointers.x, panel, n: n, firstChannel: firstChannel + firstBlockChannel, channels: channels)
+                let rows = channels * taps
+                for sliver in 0..<slivers {
+                    let a = UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * Microkernel.rows
+                    for block in 0..<(pixels / Microkernel.columns) {
+                        microkernel6x16(rows, a, panel + block * blockRows * Microkernel.columns,
+                                        accumulators + sliver * Microkernel.rows * pixels + block * Microkernel.columns, pixels)
+                    }
+                }
+            }
+            let valid = min(pixels, plane - firstPixel)
+            for row in 0..<outputsPerGroup {
+                let destination = pointers.y + (n * p.outputChannels + group * outputsPerGroup + row) * plane + firstPixel
+                destination.update(from: accumulators + row * pixels, count: valid)
+            }
+        }
+    }
+
+    /// Samples `channels` channels from `firstChannel` into the panel, laid out
+    /// [pixel block][row][16] with row = channel · kh·kw + tap, so that the
+    /// microkernel reads each pixel block's rows contiguously.
+    @inline(never)
+    func sampleBlock(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
+                     n: Int, firstChannel: Int, channels: Int) {
+        let p = problem
+        let pixels = plan.pixels
+        let planeSize = p.height * p.width
+        let columns = Microkernel.columns
+        let (columnStep, rowStep) = (plan.columnStep, plan.rowStep)
+        for local in 0..<channels {
+            let c = firstChannel + local
+            let entryBase = c / p.channelsPerDeformableGroup * taps
+            let xc = x + (n * p.channels + c) * planeSize
+            for tap in 0..<taps {
+                let index = plan.indices + (entryBase + tap) * pixels
+                let weight = UnsafeRawPointer(plan.weights + (entryBase + tap) * 4 * pixels)
+                let row = local * taps + tap
+                for block in 0..<(pixels / columns) {
+                    let destination = panel + (block * blockRows + row) * columns
+                    for lane in 0..<columns {
+                        let q = block * columns + lane
+                        let w = weight.loadUnaligned(fromByteOffset: 16 * q, as: SIMD4<Float>.self)
+                        let corner = xc + Int(index[q])
+                        let v: SIMD4<Float>
+                        if columnStep == 1 {
+                            // Both columns of a row in one 8-byte load: the base is never in the last column.
+                            let top = UnsafeRawPointer(corner).loadUnaligned(as: SIMD2<Float>.self)
+                            let bottom = UnsafeRawPointer(corner + rowStep).loadUnaligned(as: SIMD2<Float>.self)
+                            v = w * SIMD4(lowHalf: top, highHalf: bottom)
+                        } else {
+                            v = w * SIMD4(corner[0], corner[0], corner[rowStep], corner[rowStep])
+                        }
+                        destination[lane] = (v[0] + v[1]) + (v[2] + v[3])
+                    }
+                }
+            }
+        }
+    }
+}
