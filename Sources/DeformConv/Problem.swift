@@ -218,17 +218,17 @@ public struct DeformConvProblem: Hashable, Sendable {
         (geometry.padTop, geometry.padBottom, geometry.padLeft, geometry.padRight) = (padding[0], padding[1], padding[2], padding[3])
         (geometry.dilationHeight, geometry.dilationWidth) = (dilations[2], dilations[3])
         (geometry.groups, geometry.deformableGroups) = (groups, deformableGroups)
-        let ho = try Checked.outputSize(h, padding[0], padding[1], kernelSize[0], strides[2], dilations[2])
-        let wo = try Checked.outputSize(w, padding[2], padding[3], kernelSize[1], strides[3], dilations[3])
-        for (name, size) in [("N (x dim 0)", n), ("C (x dim 1)", c), ("Co (weight dim 0)", co)] where size < 1 {
-            throw DeformConvError(.emptyOutput, "\(name) must be at least 1, got \(size): the output would be empty")
+        for (name, size) in [("N (x dim 0)", n), ("C (x dim 1)", c), ("H (x dim 2)", h), ("W (x dim 3)", w), ("Co (weight dim 0)", co)] where size < 1 {
+            throw DeformConvError(.emptyOutput, "\(name) must be at least 1, got \(size): the input or the output would be empty")
         }
+        let ho = try Checked.outputSize("Ho", h, padding[0], padding[1], kernelSize[0], strides[2], dilations[2])
+        let wo = try Checked.outputSize("Wo", w, padding[2], padding[3], kernelSize[1], strides[3], dilations[3])
         if ho < 1 || wo < 1 {
             throw DeformConvError(.emptyOutput, "output size must be at least 1×1, got Ho×Wo = \(ho)×\(wo) for input \(h)×\(w), padding \(IntParameter.integers(padding)), kernel \(kernelSize[0])×\(kernelSize[1]), strides \(strides[2])×\(strides[3]), dilations \(dilations[2])×\(dilations[3])")
         }
 
         // offsets_shape
-        let offsetChannels = try Checked.product([3, deformableGroups, kernelSize[0], kernelSize[1]])
+        let offsetChannels = try Checked.product("offsets channels 3·dg·kh·kw", [3, deformableGroups, kernelSize[0], kernelSize[1]])
         let expectedOffsets = [n, offsetChannels, ho, wo]
         if a.offsets.shape != expectedOffsets {
             throw DeformConvError(.offsetsShape, "offsets must have shape (N, 3·dg·kh·kw, Ho, Wo) = \(expectedOffsets), got \(a.offsets.shape)")
@@ -240,13 +240,13 @@ public struct DeformConvProblem: Hashable, Sendable {
         }
 
         // too_large
-        let xCount = try Checked.product(a.x.shape)
-        let weightCount = try Checked.product(a.weight.shape)
-        let offsetsCount = try Checked.product(a.offsets.shape)
-        let outputCount = try Checked.product([n, co, ho, wo])
-        let bytes = try Checked.sum([
-            Checked.product([8, Checked.sum([xCount, weightCount, offsetsCount, co])]),
-            Checked.product([32, outputCount]),
+        let xCount = try Checked.product("element count of x", a.x.shape)
+        let weightCount = try Checked.product("element count of weight", a.weight.shape)
+        let offsetsCount = try Checked.product("element count of offsets", a.offsets.shape)
+        let outputCount = try Checked.product("element count of the output", [n, co, ho, wo])
+        let bytes = try Checked.sum("working memory in bytes", [
+            Checked.product("working memory in bytes", [8, Checked.sum("working memory in elements", [xCount, weightCount, offsetsCount, co])]),
+            Checked.product("working memory in bytes", [32, outputCount]),
         ])
         if bytes > limits.maxWorkingBytes {
             throw DeformConvError(.tooLarge, "problem needs \(bytes) bytes of working memory, more than the limit of \(limits.maxWorkingBytes) bytes")
@@ -260,37 +260,45 @@ public struct DeformConvProblem: Hashable, Sendable {
     }
 }
 
-/// Size arithmetic on untrusted values: an overflow is a `too_large` error, never a trap.
+/// Size arithmetic on untrusted values: an overflow is a `too_large` error that
+/// names the quantity, never a trap.
 enum Checked {
-    static func product(_ values: [Int]) throws(DeformConvError) -> Int {
+    static func product(_ what: String, _ values: [Int]) throws(DeformConvError) -> Int {
         var result = 1
         for value in values {
             let (next, overflow) = result.multipliedReportingOverflow(by: value)
-            if overflow { throw overflowError(values, "×") }
+            if overflow { throw overflowError(what, values, "×") }
             result = next
         }
         return result
     }
 
-    static func sum(_ values: [Int]) throws(DeformConvError) -> Int {
+    static func sum(_ what: String, _ values: [Int]) throws(DeformConvError) -> Int {
         var result = 0
         for value in values {
             let (next, overflow) = result.addingReportingOverflow(value)
-            if overflow { throw overflowError(values, "+") }
+            if overflow { throw overflowError(what, values, "+") }
             result = next
         }
         return result
     }
 
-    /// floor((input + before + after − (dilation·(kernel−1) + 1)) / stride) + 1, overflow-checked.
-    static func outputSize(_ input: Int, _ before: Int, _ after: Int, _ kernel: Int, _ stride: Int, _ dilation: Int) throws(DeformConvError) -> Int {
-        let extent = try sum([product([dilation, kernel - 1]), 1])
-        let span = try sum([input, before, after, -extent])
-        let quotient = span >= 0 ? span / stride : -((-span + stride - 1) / stride)
-        return quotient + 1
+    /// floor((input + before + after − (dilation·(kernel−1) + 1)) / stride) + 1, in 128-bit
+    /// arithmetic so that no intermediate can overflow; only a result beyond Int is too_large.
+    static func outputSize(_ what: String, _ input: Int, _ before: Int, _ after: Int, _ kernel: Int,
+                           _ stride: Int, _ dilation: Int) throws(DeformConvError) -> Int {
+        let extent = Int128(dilation) * Int128(kernel - 1) + 1
+        let span = Int128(input) + Int128(before) + Int128(after) - extent
+        let stride = Int128(stride)
+        var quotient = span / stride
+        if span % stride != 0 && span < 0 { quotient -= 1 }
+        guard let size = Int(exactly: quotient + 1) else {
+            throw DeformConvError(.tooLarge, "\(what) = floor((\(input) + \(before) + \(after) − \(extent)) / \(stride)) + 1 does not fit a 64-bit integer")
+        }
+        return size
     }
 
-    private static func overflowError(_ values: [Int], _ op: String) -> DeformConvError {
-        DeformConvError(.tooLarge, "size arithmetic overflows: \(values.map(String.init).joined(separator: " \(op) "))")
+    private static func overflowError(_ what: String, _ values: [Int], _ op: String) -> DeformConvError {
+        DeformConvError(.tooLarge, "\(what) overflows a 64-bit integer: \(values.map(String.init).joined(separator: " \(op) ")), expected at most \(Int.max)")
     }
 }
