@@ -76,7 +76,7 @@ public enum UnitRoundoff {
 /// Every kernel this package ships, by name.
 public enum KernelRegistry {
     /// The kernel names in the order `dcn kernels` lists them.
-    public static let names = ["reference", "naive", "simd", "threaded"]
+    public static let names = ["reference", "naive", "simd", "threaded", "fp16acc"]
 
     /// Every kernel; multithreaded ones use `threads` threads (default: one per core).
     public static func all(threads: Int? = nil) -> [any DeformConvKernel] {
@@ -90,6 +90,7 @@ public enum KernelRegistry {
         case "naive": NaiveKernel()
         case "simd": SimdKernel()
         case "threaded": ThreadedKernel(threads: threads)
+        case "fp16acc": FP16AccKernel()
         default: nil
         }
     }

@@ -13,7 +13,6 @@ public struct SimdKernel: DeformConvKernel {
     }
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
-        guard TiledConvolution.supports(problem, x: inputs.x) else { return NaiveKernel().run(problem, inputs) }
         return TiledConvolution(problem, tiling: tiling).run(inputs, threads: 1)
     }
 

@@ -18,7 +18,6 @@ public struct ThreadedKernel: DeformConvKernel {
     }
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
-        guard TiledConvolution.supports(problem, x: inputs.x) else { return NaiveKernel().run(problem, inputs) }
         return TiledConvolution(problem, tiling: tiling).run(inputs, threads: threads)
     }
 

@@ -12,7 +12,7 @@
 /// image, so the panel's padding columns are zeros.
 struct SamplingPlan {
     /// [entry][pixel], entry = offset group · kh·kw + tap.
-    let indices: UnsafeMutablePointer<Int32>
+    let indices: UnsafeMutablePointer<Int>
     /// [entry][pixel][corner]: mask × bilinear weight, corners (row, column) = (0,0), (0,1), (1,0), (1,1),
     /// four to a pixel so that one 16-byte load fetches them.
     let weights: UnsafeMutablePointer<Float>
@@ -68,7 +68,7 @@ struct SamplingPlan {
                     let (row, rowWeights) = Self.fit(y0, 1 - ly, ly, size: height)
                     let (column, columnWeights) = Self.fit(x0, 1 - lx, lx, size: width)
                     let mask = maskRow[pixel]
-                    index[l] = Int32(truncatingIfNeeded: row * width + column)
+                    index[l] = row * width + column
                     weight[4 * l] = mask * (rowWeights.0 * columnWeights.0)
                     weight[4 * l + 1] = mask * (rowWeights.0 * columnWeights.1)
                     weight[4 * l + 2] = mask * (rowWeights.1 * columnWeights.0)

@@ -1,5 +1,12 @@
 import Dispatch
 
+/// How the tiled kernels round: Float32 throughout, or every sample and every
+/// accumulator update rounded to Float16 (the `fp16acc` kernel).
+enum Accumulation: Sendable {
+    case float32
+    case float16
+}
+
 /// Tile sizes of the tiled kernels.
 public struct Tiling: Hashable, Sendable {
     /// Output pixels per tile (a multiple of 16, the microkernel's width).
@@ -30,15 +37,17 @@ public struct Tiling: Hashable, Sendable {
 struct TiledConvolution: Sendable {
     let problem: DeformConvProblem
     let tiling: Tiling
+    let accumulation: Accumulation
     let taps: Int
     let slivers: Int
     let channelsPerBlock: Int
     let blockRows: Int
     let tiles: Int
 
-    init(_ problem: DeformConvProblem, tiling: Tiling) {
+    init(_ problem: DeformConvProblem, tiling: Tiling, accumulation: Accumulation = .float32) {
         self.problem = problem
         self.tiling = tiling
+        self.accumulation = accumulation
         taps = problem.kernelHeight * problem.kernelWidth
         slivers = (problem.outputChannelsPerGroup + Microkernel.rows - 1) / Microkernel.rows
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
@@ -51,13 +60,7 @@ struct TiledConvolution: Sendable {
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
         let pixels = tiling.pixelsPerTile
-        return problem.deformableGroups * taps * pixels * 20 + (blockRows + slivers * Microkernel.rows) * pixels * 4
-    }
-
-    /// Whether the plan's 32-bit indices and the finite-input assumption hold; otherwise callers use the naive kernel.
-    static func supports(_ problem: DeformConvProblem, x: [Float]) -> Bool {
-        // A zero corner weight times a non-finite x would give NaN where the formula gives 0.
-        problem.height * problem.width <= Int(Int32.max) && x.allSatisfy(\.isFinite)
+        return problem.deformableGroups * taps * pixels * 24 + (blockRows + slivers * Microkernel.rows) * pixels * 4
     }
 
     func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
@@ -70,8 +73,11 @@ struct TiledConvolution: Sendable {
                 inputs.offsets.withUnsafeBufferPointer { offsets in
                     inputs.weight.withUnsafeBufferPointer { weight in
                         withBias(inputs.bias) { bias in
+                            // A corner outside the image has weight 0, and 0 × Inf is NaN where the formula
+                            // has 0: non-finite inputs take a sampling loop that skips zero weights.
                             let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
-                                                    packed: packed, bias: bias, y: y.baseAddress!)
+                                                    packed: packed, bias: bias, y: y.baseAddress!,
+                                                    finite: x.allSatisfy(\.isFinite))
                             // Two passes, so that every thread sees all packed weights before it multiplies.
                             Self.split(p.groups * slivers, over: threads) { packWeights($0, pointers) }
                             Self.split(workItems, over: threads) { process($0, pointers) }
@@ -100,6 +106,7 @@ struct TiledConvolution: Sendable {
         let packed: UnsafeMutablePointer<Float>
         let bias: UnsafePointer<Float>?
         let y: UnsafeMutablePointer<Float>
+        let finite: Bool
     }
 
     private func withBias<R>(_ bias: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
@@ -152,13 +159,18 @@ struct TiledConvolution: Sendable {
             }
             for firstBlockChannel in stride(from: 0, to: channelsPerGroup, by: channelsPerBlock) {
                 let channels = min(channelsPerBlock, channelsPerGroup - firstBlockChannel)
-                sampleBlock(plan, pointers.x, panel, n: n, firstChannel: firstChannel + firstBlockChannel, channels: channels)
+                sampleBlock(plan, pointers.x, panel, n: n, firstChannel: firstChannel + firstBlockChannel, channels: channels,
+                            finite: pointers.finite)
                 let rows = channels * taps
                 for sliver in 0..<slivers {
                     let a = UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * Microkernel.rows
                     for block in 0..<(pixels / Microkernel.columns) {
-                        microkernel6x16(rows, a, panel + block * blockRows * Microkernel.columns,
-                                        accumulators + sliver * Microkernel.rows * pixels + block * Microkernel.columns, pixels)
+                        let b = panel + block * blockRows * Microkernel.columns
+                        let c = accumulators + sliver * Microkernel.rows * pixels + block * Microkernel.columns
+                        switch accumulation {
+                        case .float32: microkernel6x16(rows, a, b, c, pixels)
+                        case .float16: microkernel6x16RoundingToHalf(rows, a, b, c, pixels)
+                        }
                     }
                 }
             }
@@ -172,10 +184,13 @@ struct TiledConvolution: Sendable {
 
     /// Samples `channels` channels from `firstChannel` into the panel, laid out
     /// [pixel block][row][16] with row = channel · kh·kw + tap, so that the
-    /// microkernel reads each pixel block's rows contiguously.
+    /// microkernel reads each pixel block's rows contiguously. With `.float16`
+    /// accumulation each sample is rounded to Float16, as a framework that stores
+    /// the deformed feature map in half precision does.
     @inline(never)
     func sampleBlock(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
-                     n: Int, firstChannel: Int, channels: Int) {
+                     n: Int, firstChannel: Int, channels: Int, finite: Bool) {
+        let roundToHalf = accumulation == .float16
         let p = problem
         let pixels = plan.pixels
         let planeSize = p.height * p.width
@@ -194,17 +209,20 @@ struct TiledConvolution: Sendable {
                     for lane in 0..<columns {
                         let q = block * columns + lane
                         let w = weight.loadUnaligned(fromByteOffset: 16 * q, as: SIMD4<Float>.self)
-                        let corner = xc + Int(index[q])
-                        let v: SIMD4<Float>
+                        let corner = xc + index[q]
+                        let values: SIMD4<Float>
                         if columnStep == 1 {
                             // Both columns of a row in one 8-byte load: the base is never in the last column.
                             let top = UnsafeRawPointer(corner).loadUnaligned(as: SIMD2<Float>.self)
                             let bottom = UnsafeRawPointer(corner + rowStep).loadUnaligned(as: SIMD2<Float>.self)
-                            v = w * SIMD4(lowHalf: top, highHalf: bottom)
+                            values = SIMD4(lowHalf: top, highHalf: bottom)
                         } else {
-                            v = w * SIMD4(corner[0], corner[0], corner[rowStep], corner[rowStep])
+                            values = SIMD4(corner[0], corner[0], corner[rowStep], corner[rowStep])
                         }
-                        destination[lane] = (v[0] + v[1]) + (v[2] + v[3])
+                        var v = w * values
+                        if !finite { v.replace(with: 0, where: w .== 0) }
+                        let sample = (v[0] + v[1]) + (v[2] + v[3])
+                        destination[lane] = roundToHalf ? Float(Float16(sample)) : sample
                     }
                 }
             }

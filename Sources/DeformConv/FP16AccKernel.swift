@@ -1,0 +1,35 @@
+/// Accumulates in Float16, as some accelerators do: a faithful emulation.
+///
+/// The rounding sequence, fixed and documented:
+/// 1. inputs are rounded to Float16 (Float16 problems already are);
+/// 2. each sample s = m·B is computed in Float32 from those values (the position,
+///    the bilinear weights with the mask folded in, the four products summed as
+///    (t00 + t01) + (t10 + t11)) and rounded to Float16;
+/// 3. the accumulator starts at the bias rounded to Float16 (or 0), and for each
+///    (channel, tap) in order, channel-major, taps row by row,
+///    acc ← Float16(Float32(acc + w·s)): w·s is exact in Float32, the sum is rounded
+///    to Float32 and then to Float16 (KERNEL-NOTES.md: in rare ties this double
+///    rounding differs from rounding the exact sum once);
+/// 4. the output is the final accumulator (exact in either output type).
+///
+/// Vectorised like `simd`, with every accumulator update rounded through F16C.
+public struct FP16AccKernel: DeformConvKernel {
+    public let name = "fp16acc"
+    public let summary = "float16 accumulation: samples and every accumulator update rounded to half (F16C)"
+    public let accumulationUnitRoundoff = UnitRoundoff.float16
+    public let samplingUnitRoundoff = UnitRoundoff.float16
+    public var tiling: Tiling
+
+    public init(tiling: Tiling = .standard) {
+        self.tiling = tiling
+    }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        let halves = inputs.map { Float(Float16($0)) }
+        return TiledConvolution(problem, tiling: tiling, accumulation: .float16).run(halves, threads: 1)
+    }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        TiledConvolution(problem, tiling: tiling, accumulation: .float16).run(inputs.map(Float.init), threads: 1).map(Float16.init)
+    }
+}
