@@ -21,8 +21,15 @@ public struct Tolerance: Sendable {
     public var exact: Bool
 
     public init(kernel: any DeformConvKernel, problem: DeformConvProblem, storedType: DataType? = nil, exact: Bool = false) {
-        accumulationUnitRoundoff = kernel.accumulationUnitRoundoff
-        samplingUnitRoundoff = kernel.samplingUnitRoundoff
+        self.init(accumulationUnitRoundoff: kernel.accumulationUnitRoundoff, samplingUnitRoundoff: kernel.samplingUnitRoundoff,
+                  problem: problem, storedType: storedType, exact: exact)
+    }
+
+    /// The bound for an algorithm that is not a registered kernel, given its units.
+    public init(accumulationUnitRoundoff: Double, samplingUnitRoundoff: Double, problem: DeformConvProblem,
+                storedType: DataType? = nil, exact: Bool = false) {
+        self.accumulationUnitRoundoff = accumulationUnitRoundoff
+        self.samplingUnitRoundoff = samplingUnitRoundoff
         reductionLength = problem.reductionLength + 1
         outputType = problem.dtype
         self.storedType = storedType == .float64 ? nil : storedType
