@@ -1,26 +1,242 @@
 import ArgumentParser
+import Conformance
+import DeformConv
+import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time kernels on problem descriptors (not implemented yet).",
-        discussion: "Arrives with the fast-kernels issue; until then this command exits with status 2.")
+        abstract: "Time kernels on problem descriptors and compare them with the machine's peak and with other libraries.",
+        discussion: """
+        Each (shape, kernel) pair gets warm-up runs, then timed runs until --runs are done or its --max-seconds \
+        budget is spent (never fewer than --min-runs); pairs cut short are listed, never dropped. Reported: median \
+        and minimum time, GFLOP/s (SPEC section 5's count), the fraction of the FMA peak measured at start on 1 thread \
+        and on --threads threads, and the peak extra resident memory of one call (Linux: VmHWM after minus VmRSS \
+        before, peak reset through /proc/self/clear_refs).
 
-    @Option(name: .customLong("shape"), help: "A problem descriptor, e.g. r50-c3:mb1ic128ih64oc128kh3ph1pw1 (repeatable).")
+        Default shapes: the standard list (\(BenchShape.standardDescriptors.joined(separator: ", "))).
+        Default kernels: every registered kernel except `reference` (float64, not a kernel to time) and, on the \
+        standard shapes, `naive` (seconds per run there); `--kernel naive` still times it.
+
+        Peers (onnxruntime, torchvision, MindSpore) are timed by tools/bench/peers.py: --run-peers runs it on the \
+        same shapes and threads after dcn's kernels, --peers FILE merges a JSON file it wrote earlier.
+        Writes performance.md, performance.svg and performance.json to the report folder.
+        Exit status: 0, or 2 for bad usage (bad descriptor, unknown kernel, unreadable peers file).
+        """)
+
+    @Option(name: .customLong("shape"), help: "A problem descriptor, e.g. r50-c3:mb1ic128ih64oc128kh3ph1pw1 (repeatable; default: the standard list).")
     var shapes: [String] = []
 
-    @Option(name: .customLong("kernel"), help: "A kernel to time (repeatable; default: all).")
+    @Option(name: .customLong("kernel"), help: "A kernel to time (repeatable; default: all but reference and, on the standard shapes, naive). See `dcn kernels`.")
     var kernels: [String] = []
 
-    @Option(help: "Threads for the threaded kernel.")
+    @Option(help: "Threads for multithreaded kernels and peers (default: one per core).")
     var threads: Int?
 
     @Option(help: "Write the results as JSON to this file.")
     var json: String?
 
-    @Option(help: "Folder for performance.md and the plots.")
+    @Option(help: "Folder for performance.md, performance.svg and performance.json.")
     var reportDir = "reports"
 
+    @Option(help: "Untimed runs before the timed ones.")
+    var warmup = BenchSettings().warmupRuns
+
+    @Option(help: "Timed runs per shape and kernel.")
+    var runs = BenchSettings().runs
+
+    @Option(help: "Timed runs done even past the time budget.")
+    var minRuns = BenchSettings().minRuns
+
+    @Option(help: "Time budget per shape and kernel in seconds, warm-up included.")
+    var maxSeconds = BenchSettings().maxSeconds
+
+    @Option(help: "Seed of the random inputs.")
+    var seed = BenchSettings().seed
+
+    @Option(help: "Seconds per round of the FMA peak measurement.")
+    var peakSeconds = 0.1
+
+    @Option(name: .customLong("peers"), help: "Merge a JSON file written by tools/bench/peers.py (repeatable).")
+    var peersFiles: [String] = []
+
+    @Flag(help: "Run tools/bench/peers.py on the same shapes and threads after dcn's kernels.")
+    var runPeers = false
+
+    @Option(help: "The Python interpreter for --run-peers.")
+    var python = "python3"
+
+    @Option(help: "The peers script for --run-peers.")
+    var peersScript = "tools/bench/peers.py"
+
     func run() throws {
-        throw Terminal.usageFailure("dcn bench is not implemented yet: it arrives with the fast-kernels issue")
+        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        if threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
+        if peakSeconds <= 0 { throw Terminal.usageFailure("--peak-seconds must be positive, got \(peakSeconds)") }
+        let settings: BenchSettings
+        let benchShapes: [BenchShape]
+        let selected: [any DeformConvKernel]
+        var excluded: [BenchSkip] = []
+        var peerReports: [(String, BenchReport)] = []
+        do {
+            settings = try BenchSettings(warmupRuns: warmup, runs: runs, minRuns: minRuns, maxSeconds: maxSeconds, seed: seed).validated()
+            benchShapes = try shapes.isEmpty ? BenchShape.standard() : shapes.map { text throws(BenchError) in try BenchShape(parsing: text) }
+            var names = kernels
+            if names.isEmpty {
+                (names, excluded) = BenchKernels.defaults(standardShapes: shapes.isEmpty)
+            }
+            selected = try BenchKernels.resolve(names, threads: threads)
+            // Read peers files before the long run, so a typo fails at once.
+            for path in peersFiles { peerReports.append((path, try Self.readPeers(path))) }
+        } catch {
+            throw Terminal.usageFailure(error.description)
+        }
+        if runPeers && !FileManager.default.fileExists(atPath: peersScript) {
+            throw Terminal.usageFailure("--run-peers: no peers script at \(peersScript) (run from the package folder or give --peers-script)")
+        }
+        if selected.isEmpty && !runPeers && peerReports.isEmpty {
+            throw Terminal.usageFailure("no kernel to time")
+        }
+
+        for skip in excluded { say("not timed by default: \(skip.kernel): \(skip.reason)") }
+        Terminal.error("measuring the FMA peak on 1 and \(threads) thread\(threads == 1 ? "" : "s")…")
+        let machine = MachineInfo.current(threads: threads, runtime: "dcn \(Dcn.version)").measuringPeak(seconds: peakSeconds)
+        say("machine: \(machine.cpu), \(machine.cores) cores; FMA peak \(gflops(machine.peakGflopsOneThread)) GFLOP/s on 1 thread, "
+              + "\(gflops(machine.peakGflopsAllThreads)) GFLOP/s on \(threads) thread\(threads == 1 ? "" : "s")")
+        #if DEBUG
+        say("note: this dcn is a debug build: its times and peak mean nothing (swift build -c release --product dcn)")
+        #endif
+        if let load = machine.loadAverage, load >= 0.5 {
+            say(String(format: "note: load average %.2f: other work is competing for the cores, so times are noisy", load))
+        }
+        if machine.hasAVX512 {
+            say("note: this CPU has AVX-512; the peak is that of 256-bit FMAs, the widest dcn's kernels use (libraries with AVX-512 code can exceed it)")
+        }
+        if !MemoryProbe.isAvailable { say("peak extra memory: not measurable here (\(machine.memoryMethod ?? ""))") }
+
+        let runner = BenchRunner(settings: settings)
+        var report = runner.run(shapes: benchShapes, kernels: selected, machine: machine, progress: { step in
+            Terminal.error("[\(step.done + 1)/\(step.total)] \(step.shape) × \(step.kernel)…")
+        }, finished: { result in
+            say(Self.line(result))
+        })
+        report.skipped = excluded + report.skipped
+        report.command = (["dcn", "bench"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
+
+        if runPeers {
+            switch runPeersScript(shapes: benchShapes, threads: threads, settings: settings) {
+            case let .success(peers): peerReports.append(("peers.py", peers))
+            case let .failure(message):
+                Terminal.error("warning: \(message); the report has no peers")
+                report.skipped.append(BenchSkip(kernel: "peers", reason: message))
+            }
+        }
+        for (source, peers) in peerReports {
+            report = report.merging(peers, from: source)
+        }
+        // Others' work on the machine during the first measurement would understate the peak: measure again.
+        Terminal.error("measuring the FMA peak again…")
+        report = report.withMachine(machine.keepingBestPeak(of: machine.measuringPeak(seconds: peakSeconds)))
+        if let one = report.machine.peakGflopsOneThread, let all = report.machine.peakGflopsAllThreads {
+            say(String(format: "FMA peak (best of start and end): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads", one, all, threads))
+        }
+        for r in report.results where (r.peakFraction ?? 0) > 1 {
+            let why = report.machine.hasAVX512
+                ? "this CPU has AVX-512, which that peak (and dcn's AVX2 kernels) do not use"
+                : "the peak measurement was disturbed"
+            let note = "\(r.kernel) on \(PerformanceReport.label(r.shape)) ran at \(String(format: "%.0f%%", 100 * r.peakFraction!)) of the measured 256-bit FMA peak: \(why)"
+            report.notes.append(note)
+            say("note: " + note)
+        }
+
+        do {
+            let data = try report.json()
+            try PerformanceReport.write(report, to: reportDir)
+            try data.write(to: URL(fileURLWithPath: reportDir).appendingPathComponent("performance.json"))
+            if let json { try data.write(to: URL(fileURLWithPath: json)) }
+        } catch {
+            throw Terminal.usageFailure("cannot write the report: \(error.localizedDescription)")
+        }
+        printSummary(report, alreadyPrinted: excluded)
     }
+
+    private static func readPeers(_ path: String) throws(BenchError) -> BenchReport {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw .badPeersFile(path: path, reason: error.localizedDescription)
+        }
+        do {
+            return try BenchReport.decode(data)
+        } catch {
+            throw .badPeersFile(path: path, reason: "not in the bench JSON schema: \(error)")
+        }
+    }
+
+    private enum PeersOutcome {
+        case success(BenchReport)
+        case failure(String)
+    }
+
+    /// Runs the peers script as a subprocess, its output passed on to stderr, and reads the JSON it writes.
+    private func runPeersScript(shapes: [BenchShape], threads: Int, settings: BenchSettings) -> PeersOutcome {
+        let output = NSTemporaryDirectory() + "dcn-peers-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var arguments = [python, peersScript, "--threads", "\(threads)", "--json", output,
+                         "--warmup", "\(settings.warmupRuns)", "--runs", "\(settings.runs)", "--min-runs", "\(settings.minRuns)",
+                         "--max-seconds", "\(settings.maxSeconds)", "--seed", "\(settings.seed)"]
+        for shape in shapes { arguments += ["--shape", shape.canonical] }
+        Terminal.error("running \(arguments.joined(separator: " "))")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        // Its result lines are progress here: the summary prints every peer result again, with the fraction of peak.
+        process.standardOutput = FileHandle.standardError
+        do {
+            try process.run()
+        } catch {
+            return .failure("could not start \(python) \(peersScript): \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            return .failure("\(python) \(peersScript) exited with status \(process.terminationStatus)")
+        }
+        do {
+            return .success(try Self.readPeers(output))
+        } catch {
+            return .failure(error.description)
+        }
+    }
+
+    private static func line(_ r: BenchResult) -> String {
+        var text = "\(PerformanceReport.label(r.shape))  \(r.kernel)  \(r.threads) thread\(r.threads == 1 ? "" : "s")  "
+        text += String(format: "median %.3f ms  min %.3f ms  %.2f GFLOP/s", r.medianMs, r.minMs, r.gflops)
+        if let fraction = r.peakFraction { text += String(format: "  %.1f%% of peak", 100 * fraction) }
+        if let bytes = r.peakExtraBytes { text += String(format: "  extra %.1f MiB", Double(bytes) / 1_048_576) }
+        if let runs = r.runs { text += "  \(runs) run\(runs == 1 ? "" : "s")" }
+        if let cut = r.cutShort { text += "  (cut short: \(cut))" }
+        return text
+    }
+
+    private func printSummary(_ report: BenchReport, alreadyPrinted: [BenchSkip]) {
+        let peers = report.results.filter(\.isPeer)
+        for r in peers { say(Self.line(r) + (r.version.map { "  (\(r.kernel) \($0))" } ?? "")) }
+        for skip in report.skipped where !alreadyPrinted.contains(skip) {
+            say("skipped: \(skip.kernel)\(skip.shape.map { " on \(PerformanceReport.label($0))" } ?? ""): \(skip.reason)")
+        }
+        let ours = report.results.count - peers.count
+        let cut = report.results.count { $0.cutShort != nil }
+        say("\(ours) dcn result\(ours == 1 ? "" : "s"), \(peers.count) peer result\(peers.count == 1 ? "" : "s"), "
+              + "\(cut) cut short, \(report.skipped.count) skipped; report in \(reportDir)/performance.md")
+    }
+
+    /// Writes a line to stdout at once, unbuffered, so that it stays in order with progress on stderr in one log.
+    private static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private func say(_ line: String) { Self.say(line) }
+
+    private func gflops(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "–" }
 }
+

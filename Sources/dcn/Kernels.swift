@@ -8,12 +8,13 @@ struct Kernels: ParsableCommand {
 
     func run() {
         let rows = KernelRegistry.all().map { kernel in
-            [kernel.name, power(kernel.accumulationUnitRoundoff), power(kernel.samplingUnitRoundoff), kernel.summary]
+            [kernel.name, power(kernel.accumulationUnitRoundoff), power(kernel.samplingUnitRoundoff), "\(kernel.threads)", kernel.summary]
         }
-        let table = [["kernel", "u_acc", "u_s", "computes"]] + rows
-        let widths = (0..<3).map { column in table.map { $0[column].count }.max()! }
+        let table = [["kernel", "u_acc", "u_s", "threads", "computes"]] + rows
+        let columns = table[0].count - 1
+        let widths = (0..<columns).map { column in table.map { $0[column].count }.max()! }
         for row in table {
-            print((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
+            print((0..<columns).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[columns])
         }
     }
 
