@@ -135,7 +135,7 @@ public enum PerformanceReport {
     public static func svg(_ report: BenchReport) -> String {
         let shapes = report.shapes
         let kernels = report.kernels
-        let palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#bab0ac"]
+        let palette = SVG.palette
         let barWidth = 18.0, barGap = 2.0, groupGap = 28.0
         let left = 64.0, right = 24.0, top = 48.0, plotHeight = 300.0
         let legendRowHeight = 18.0
@@ -150,10 +150,7 @@ public enum PerformanceReport {
         let axisMax = max(step * (maxValue / step).rounded(.up), step)
         func y(_ value: Double) -> Double { top + plotHeight * (1 - min(value, axisMax) / axisMax) }
 
-        var svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
-        svg += "<title>GFLOP/s per shape and kernel</title>\n"
-        svg += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#ffffff\"/>\n"
+        var svg = SVG.header(width: width, height: height, title: "GFLOP/s per shape and kernel")
         let threads = report.machine.threads
         svg += "<text x=\"\(f(left))\" y=\"24\" font-size=\"14\" font-weight=\"bold\">\(escape("Deformable conv2d, float32: GFLOP/s at the median time (higher is better)"))</text>\n"
         var subtitle = "\(report.machine.cpu), \(threads) thread\(threads == 1 ? "" : "s") for multithreaded kernels and peers"
@@ -256,19 +253,7 @@ public enum PerformanceReport {
         return 10 * power
     }
 
-    private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
+    private static func f(_ value: Double) -> String { SVG.f(value) }
 
-    private static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    private static func escape(_ text: String) -> String { SVG.escape(text) }
 }
