@@ -1,7 +1,12 @@
 /// Accumulates in Float16, as some accelerators do: a faithful emulation.
 ///
 /// The rounding sequence, fixed and documented:
-/// 1. inputs are rounded to Float16 (Float16 problems already are);
+/// 1. x, weight, masks and bias are rounded to Float16 (Float16 problems already are).
+///    The dx, dy offsets are not: the sampling position is computed in Float32 from the
+///    offsets as given. Rounding a Float32 offset to half first would move the position by
+///    up to |offset|·2⁻¹¹, an input perturbation that SPEC section 3's position term
+///    (2·u_s·|p|·|∂B/∂p|) does not cover when a large offset brings p near 0, and that the
+///    fuzzer found beyond the bound;
 /// 2. each sample s = m·B is computed in Float32 from those values (the position,
 ///    the bilinear weights with the mask folded in, the four products summed as
 ///    (t00 + t01) + (t10 + t11)) and rounded to Float16;
@@ -25,7 +30,13 @@ public struct FP16AccKernel: DeformConvKernel {
     }
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
-        let halves = inputs.map { Float(Float16($0)) }
+        let half = { (value: Float) in Float(Float16(value)) }
+        var halves = DeformConvInputs(x: inputs.x.map(half), weight: inputs.weight.map(half),
+                                      offsets: inputs.offsets, bias: inputs.bias?.map(half))
+        let plane = problem.outputHeight * problem.outputWidth
+        for index in halves.offsets.indices where index / plane % (3 * problem.offsetTaps) >= 2 * problem.offsetTaps {
+            halves.offsets[index] = half(halves.offsets[index])
+        }
         return TiledConvolution(problem, tiling: tiling, accumulation: .float16).run(halves, threads: 1)
     }
 

@@ -4,14 +4,15 @@ import XCTest
 /// `fp16acc` against a scalar model of the same rounding sequence, written here
 /// from the kernel's documented definition: bit-identical on small cases.
 final class FP16AccTests: XCTestCase {
-    /// The documented sequence, element by element: inputs rounded to Float16; each sample
+    /// The documented sequence, element by element: x, weight, masks and bias rounded to
+    /// Float16, offsets kept as given; each sample
     /// s = Float16(Σ (m·(row weight·column weight))·v) with the corners summed as
     /// (t00 + t01) + (t10 + t11) and corners outside the image contributing nothing;
     /// acc starts at Float16(bias) and takes acc ← Float16(Float(acc) + Float(w)·Float(s)),
     /// channel-major, taps row by row.
     static func model(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
         let h = { (value: Float) in Float(Float16(value)) }
-        let x = inputs.x.map(h), weight = inputs.weight.map(h), offsets = inputs.offsets.map(h), bias = inputs.bias?.map(h)
+        let x = inputs.x.map(h), weight = inputs.weight.map(h), offsets = inputs.offsets, bias = inputs.bias?.map(h)
         let g = p.geometry
         let (ho, wo, taps) = (p.outputHeight, p.outputWidth, p.offsetTaps)
         var y = [Float](repeating: 0, count: p.outputCount)
@@ -29,7 +30,7 @@ final class FP16AccTests: XCTestCase {
                                     let at = { (channel: Int) in ((n * 3 * taps + channel) * ho + oh) * wo + ow }
                                     let py = Float(oh * g.strideHeight - g.padTop + i * g.dilationHeight) + offsets[at(taps + k)]
                                     let px = Float(ow * g.strideWidth - g.padLeft + j * g.dilationWidth) + offsets[at(k)]
-                                    let mask = offsets[at(2 * taps + k)]
+                                    let mask = h(offsets[at(2 * taps + k)])
                                     var sample: Float = 0
                                     if py > -1, py < Float(g.height), px > -1, px < Float(g.width) {
                                         let y0 = Int(py.rounded(.down)), x0 = Int(px.rounded(.down))
