@@ -16,7 +16,7 @@ public struct BenchSettings: Codable, Sendable, Hashable {
     /// Seed of the random inputs.
     public var seed: UInt64
 
-    public init(warmupRuns: Int = 1, runs: Int = 10, minRuns: Int = 1, maxSeconds: Double = 5, seed: UInt64 = 20_240_601) {
+    public init(warmupRuns: Int = 2, runs: Int = 10, minRuns: Int = 1, maxSeconds: Double = 5, seed: UInt64 = 20_240_601) {
         self.warmupRuns = warmupRuns
         self.runs = runs
         self.minRuns = minRuns
@@ -148,7 +148,7 @@ public enum BenchKernels {
     public static func resolve(_ names: [String], threads: Int) throws(BenchError) -> [any DeformConvKernel] {
         var kernels: [any DeformConvKernel] = []
         for name in names {
-            guard let kernel = KernelRegistry.named(name, threads: threads) else {
+            guard let kernel = try? ExternalKernels.kernel(named: name, threads: threads) else {
                 throw .unknownKernel(name, known: KernelRegistry.names)
             }
             kernels.append(kernel)

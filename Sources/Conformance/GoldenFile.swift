@@ -196,8 +196,13 @@ public final class GoldenFileReader {
         func read(_ field: String) throws(GoldenFileError) -> [Double]? {
             guard group.contains(field) else { return nil }
             do {
+                // The shape is checked before any data is read: a hostile file may declare terabytes.
+                let declared = try group.datasetInfo(field).shape
+                guard declared == problem.outputShape else {
+                    throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(declared) differs from the output shape \(problem.outputShape)")
+                }
                 let (shape, values) = try group.read(field, as: Double.self)
-                guard shape == problem.outputShape else {
+                guard shape == problem.outputShape, values.count == problem.outputCount else {
                     throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(shape) differs from the output shape \(problem.outputShape)")
                 }
                 return values

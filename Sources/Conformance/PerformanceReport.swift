@@ -140,7 +140,8 @@ public enum PerformanceReport {
         let left = 64.0, right = 24.0, top = 48.0, plotHeight = 300.0
         let legendRowHeight = 18.0
         let groupWidth = max(Double(kernels.count) * (barWidth + barGap) - barGap, 40)
-        let plotWidth = max(Double(shapes.count) * (groupWidth + groupGap) + groupGap, 240)
+        // Wide enough for the title even with one or two shapes.
+        let plotWidth = max(Double(shapes.count) * (groupWidth + groupGap) + groupGap, 520)
         let bottom = 64.0 + legendRowHeight * Double(kernels.count)
         let width = left + plotWidth + right
         let height = top + plotHeight + bottom

@@ -97,3 +97,63 @@ public enum SVG {
         return lower...max(upper, lower + 1)
     }
 }
+
+extension SVG {
+    /// A standalone SVG document as an element to inline in HTML: the XML declaration removed.
+    public static func inline(_ document: String) -> String {
+        guard document.hasPrefix("<?xml"), let end = document.range(of: "?>\n") else { return document }
+        return String(document[end.upperBound...])
+    }
+
+    /// One row of a band chart: a value with the interval it may lie in.
+    public struct Band: Sendable {
+        public var label: String
+        public var low: Double
+        public var value: Double
+        public var high: Double
+        public var color: String
+
+        public init(label: String, low: Double, value: Double, high: Double, color: String) {
+            self.label = label
+            self.low = low
+            self.value = value
+            self.high = high
+            self.color = color
+        }
+    }
+
+    /// Horizontal intervals on a log axis, one row each, with dashed vertical reference lines
+    /// (e.g. 1 and a limit): for ratios and their noise bands.
+    public static func bandChart(title: String, rows: [Band], references: [(value: Double, label: String)]) -> String {
+        let (left, right, top, rowHeight, plotWidth) = (220.0, 24.0, 40.0, 18.0, 520.0)
+        let height = top + rowHeight * Double(max(rows.count, 1)) + 36
+        let values = rows.flatMap { [$0.low, $0.value, $0.high] } + references.map(\.value)
+        let finite = values.filter { $0 > 0 && $0.isFinite }
+        let lowest = log10(min(finite.min() ?? 0.5, 0.5)), highest = log10(max(finite.max() ?? 2, 2))
+        func px(_ v: Double) -> Double {
+            let clamped = min(max(v.isFinite && v > 0 ? log10(v) : highest, lowest), highest)
+            return left + plotWidth * (clamped - lowest) / (highest - lowest)
+        }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"\(f(left + plotWidth + right))\" height=\"\(f(height))\" "
+        svg += "viewBox=\"0 0 \(f(left + plotWidth + right)) \(f(height))\" font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n"
+        svg += "<title>\(escape(title))</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
+        svg += "<text x=\"\(f(left))\" y=\"16\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
+        let bottom = top + rowHeight * Double(rows.count)
+        for tick in [0.25, 0.5, 1, 2, 4, 8] where log10(tick) >= lowest && log10(tick) <= highest {
+            svg += "<line x1=\"\(f(px(tick)))\" y1=\"\(f(top - 6))\" x2=\"\(f(px(tick)))\" y2=\"\(f(bottom))\" stroke=\"#e4e4e4\"/>\n"
+            svg += "<text x=\"\(f(px(tick)))\" y=\"\(f(bottom + 14))\" text-anchor=\"middle\">\(String(format: "%g×", tick))</text>\n"
+        }
+        for reference in references {
+            svg += "<line x1=\"\(f(px(reference.value)))\" y1=\"\(f(top - 10))\" x2=\"\(f(px(reference.value)))\" y2=\"\(f(bottom))\" stroke=\"#888888\" stroke-dasharray=\"4 3\"/>\n"
+            svg += "<text x=\"\(f(px(reference.value) + 3))\" y=\"\(f(top - 12))\" fill=\"#555555\">\(escape(reference.label))</text>\n"
+        }
+        for (index, row) in rows.enumerated() {
+            let y = top + rowHeight * (Double(index) + 0.5)
+            svg += "<text x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(escape(row.label))</text>\n"
+            svg += "<line x1=\"\(f(px(row.low)))\" y1=\"\(f(y))\" x2=\"\(f(px(row.high)))\" y2=\"\(f(y))\" stroke=\"\(row.color)\" stroke-width=\"5\" stroke-linecap=\"round\" opacity=\"0.45\"/>\n"
+            svg += "<circle cx=\"\(f(px(row.value)))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(row.color)\"><title>\(escape(String(format: "%@: %.3g× (band %.3g× – %.3g×)", row.label, row.value, row.low, row.high)))</title></circle>\n"
+        }
+        svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(bottom + 30))\" text-anchor=\"middle\" fill=\"#555555\">time of B / time of A (log scale; left is faster)</text>\n"
+        return svg + "</svg>\n"
+    }
+}

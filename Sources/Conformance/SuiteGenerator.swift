@@ -66,8 +66,9 @@ public struct SuiteGenerator: Sendable {
     }
 
     /// One valid case: inputs drawn per the recipe, y, y_abs and y_pos from the reference.
-    /// Returns the case and how many draws were rejected as weak.
-    public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64) throws -> (GoldenCase, redraws: Int) {
+    /// Returns the case and how many draws were rejected as weak; `allowWeak` keeps the first
+    /// draw whatever it is (the fuzzer's choice: weak problems are still problems).
+    public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64, allowWeak: Bool = false) throws -> (GoldenCase, redraws: Int) {
         let descriptor = try ProblemDescriptor(parsing: recipe.descriptor)
         let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias))
         for attempt in 0..<Self.maxAttempts {
@@ -75,7 +76,7 @@ public struct SuiteGenerator: Sendable {
             var rng = SeededGenerator(seed: drawSeed)
             let inputs = Self.draw(recipe, problem, &rng)
             let reference = ReferenceKernel().evaluate(problem, inputs)
-            if !recipe.allowsWeak && Self.isWeak(reference.y, inputs.bias, problem) { continue }
+            if !allowWeak && !recipe.allowsWeak && Self.isWeak(reference.y, inputs.bias, problem) { continue }
             let store = { (values: [Double], shape: [Int]) in
                 StoredTensor(shape: shape, data: recipe.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
             }

@@ -66,10 +66,15 @@ public struct VerifyReport: Codable, Sendable {
     public var kernels: [KernelDescription] = []
     public var results: [CaseResult] = []
     public var unreadable: [UnreadableFile] = []
+    /// Present in the report of one shard of a run (`verify --shard I/N`), for `merge-reports`.
+    public var shard: ShardInfo?
 
-    /// SPEC section 6: 0 all pass, 1 any case fails, 2 no case could be read.
+    public init() {}
+
+    /// SPEC section 6: 0 all pass, 1 any case fails, 2 no case could be read. A shard that
+    /// happens to own no pair of a run that has cases passes.
     public var exitCode: Int32 {
-        if summary.cases == 0 { return 2 }
+        if summary.cases == 0 && (shard?.totalCases ?? 0) == 0 { return 2 }
         return summary.failed == 0 && unreadable.isEmpty ? 0 : 1
     }
 }
@@ -77,14 +82,40 @@ public struct VerifyReport: Codable, Sendable {
 /// Bad usage of `verify`: a path that does not exist, an unknown kernel.
 public struct VerifyUsageError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// How far a run has come, for a progress line.
 public struct VerifyProgress: Sendable {
+    /// Cases started in the current file, and how many it has (0 when not yet known).
     public var done: Int
     public var total: Int
     public var file: String
     public var caseName: String
+    /// 1-based number of the current file, and how many files the run has.
+    public var fileNumber: Int = 1
+    public var fileCount: Int = 1
+}
+
+/// What verifying one file gave, in this process or in a reader child process
+/// (`dcn verify-file`, see `IsolatedVerifier`).
+public struct FileOutcome: Codable, Sendable {
+    public var file: String
+    /// Cases the file lists (0 when it could not be listed).
+    public var cases: Int
+    /// This shard's results, in file order.
+    public var results: [CaseResult]
+    /// For each result: case index · kernel count + kernel index.
+    public var localPositions: [Int]
+    public var unreadable: UnreadableFile?
+
+    public init(file: String, cases: Int = 0, results: [CaseResult] = [], localPositions: [Int] = [], unreadable: UnreadableFile? = nil) {
+        self.file = file
+        self.cases = cases
+        self.results = results
+        self.localPositions = localPositions
+        self.unreadable = unreadable
+    }
 }
 
 /// The verify driver: every case of every file through every kernel, one loop
@@ -92,10 +123,13 @@ public struct VerifyProgress: Sendable {
 public struct Verifier: Sendable {
     public var kernels: [any DeformConvKernel]
     public var limits: ResourceLimits
+    /// The part of the run to do (`verify --shard I/N`); nil for the whole run, whose report carries no shard section.
+    public var shard: Shard?
 
-    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard) {
+    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil) {
         self.kernels = kernels
         self.limits = limits
+        self.shard = shard
     }
 
     /// The golden files under `paths`: files as given, folders searched for `*.h5`, sorted.
@@ -118,37 +152,88 @@ public struct Verifier: Sendable {
         return files
     }
 
+    /// Verifies every file in this process. A file that makes libhdf5 crash crashes the
+    /// process: `IsolatedVerifier` runs each file in a child process instead.
     public func run(files: [String], progress: (VerifyProgress) -> Void = { _ in }) -> VerifyReport {
+        var outcomes: [FileOutcome] = []
+        for (index, file) in files.enumerated() {
+            outcomes.append(verifyFile(file, index: index) { event in
+                if case let .started(caseIndex, count, name) = event {
+                    progress(VerifyProgress(done: caseIndex + 1, total: count, file: file, caseName: name,
+                                            fileNumber: index + 1, fileCount: files.count))
+                }
+            })
+        }
+        return assemble(files: files, outcomes: outcomes)
+    }
+
+    /// What happens while one file is verified; a reader child prints these for its parent.
+    public enum FileEvent: Sendable {
+        /// The file is open and lists `count` cases.
+        case listed(count: Int)
+        case started(index: Int, count: Int, name: String)
+        case finished(index: Int)
+    }
+
+    /// One file, this shard's (case, kernel) pairs of it. Cases whose index is in `skip` are left
+    /// out (the parent of a reader child that crashed on them reports them).
+    public func verifyFile(_ file: String, index fileIndex: Int, skip: Set<Int> = [],
+                           events: (FileEvent) -> Void = { _ in }) -> FileOutcome {
+        let shard = self.shard ?? .all
+        let reader: GoldenFileReader
+        let names: [String]
+        do {
+            reader = try GoldenFileReader(path: file)
+            names = try reader.caseNames()
+        } catch {
+            return FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: error.description))
+        }
+        events(.listed(count: names.count))
+        var outcome = FileOutcome(file: file, cases: names.count)
+        let count = kernels.count
+        for (caseIndex, name) in names.enumerated() {
+            let owned = kernels.indices.filter { shard.owns(fileIndex: fileIndex, position: caseIndex * count + $0) }
+            guard !owned.isEmpty, !skip.contains(caseIndex) else { continue }
+            events(.started(index: caseIndex, count: names.count, name: name))
+            outcome.results += check(name, in: reader, file: file, kernels: owned)
+            outcome.localPositions += owned.map { caseIndex * count + $0 }
+            events(.finished(index: caseIndex))
+        }
+        return outcome
+    }
+
+    /// The run's report from each file's outcome (in run order): results in the unsharded
+    /// order, and for a shard the section `merge-reports` needs.
+    public func assemble(files: [String], outcomes: [FileOutcome]) -> VerifyReport {
+        let shard = self.shard ?? .all
         var report = VerifyReport()
         report.kernels = kernels.map(KernelDescription.init)
-        var opened: [(String, GoldenFileReader, [String])] = []
-        for file in files {
-            do {
-                let reader = try GoldenFileReader(path: file)
-                opened.append((file, reader, try reader.caseNames()))
-            } catch {
-                report.unreadable.append(UnreadableFile(file: file, message: error.description))
+        var placed: [(Int, CaseResult)] = []
+        var base = 0
+        for (index, outcome) in outcomes.enumerated() {
+            if let unreadable = outcome.unreadable, shard.ownsUnreadable(fileIndex: index) {
+                report.unreadable.append(unreadable)
             }
+            placed += zip(outcome.localPositions, outcome.results).map { (base + $0.0, $0.1) }
+            base += outcome.cases * kernels.count
         }
+        placed.sort { $0.0 < $1.0 }
+        report.results = placed.map(\.1)
         report.summary.files = files.count
         report.summary.unreadableFiles = report.unreadable.count
-        let total = opened.reduce(0) { $0 + $1.2.count }
-        var done = 0
-        for (file, reader, names) in opened {
-            for name in names {
-                done += 1
-                progress(VerifyProgress(done: done, total: total, file: file, caseName: name))
-                report.results += check(name, in: reader, file: file)
-                report.summary.cases += 1
-            }
-        }
         report.summary.passed = report.results.count { $0.status == .pass }
         report.summary.failed = report.results.count - report.summary.passed
+        report.summary.cases = Set(placed.map { $0.0 / max(kernels.count, 1) }).count
+        if self.shard != nil {
+            report.shard = ShardInfo(index: shard.index, count: shard.count, files: files,
+                                     casesPerFile: outcomes.map(\.cases), totalPairs: base, positions: placed.map(\.0))
+        }
         return report
     }
 
-    /// One case through every kernel. A malformed case fails for every kernel; the run goes on.
-    func check(_ name: String, in reader: GoldenFileReader, file: String) -> [CaseResult] {
+    /// One case through the kernels at `indices` (default: all). A malformed case fails for every kernel; the run goes on.
+    func check(_ name: String, in reader: GoldenFileReader, file: String, kernels indices: [Int]? = nil) -> [CaseResult] {
+        let kernels = indices.map { $0.map { self.kernels[$0] } } ?? self.kernels
         let header: CaseHeader
         do {
             header = try reader.header(of: name)
@@ -163,6 +248,10 @@ public struct Verifier: Sendable {
             var result = CaseResult(file: file, caseName: name, kernel: kernel.name, expect: header.expect.expectAttribute,
                                     status: .fail, tags: header.tags, dtype: "\(header.arguments.x.dtype)")
             if case let .error(code) = header.expect { result.expectedErrorCode = code.rawValue }
+            // Results recorded elsewhere (outputs files, a golden file's y_framework): RecordedOutputs.swift.
+            if let recorded = kernel as? any RecordedOutputsKernel {
+                return Verifier.score(result, source: recorded, header: header, data: &data, limits: limits)
+            }
             let problem: DeformConvProblem
             do throws(DeformConvError) {
                 problem = try kernel.validate(header.arguments, limits: limits)
@@ -192,6 +281,11 @@ public struct Verifier: Sendable {
                     }
                 }
                 result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                // A C plugin that returned a nonzero status (PluginKernel.swift): the case fails, the run goes on.
+                if let failure = (kernel as? any FallibleKernel)?.takeRunFailure() {
+                    result.message = failure
+                    return result
+                }
                 let tolerance = Tolerance(kernel: kernel, problem: problem, storedType: header.outputType, exact: header.isExact)
                 let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!,
                                           shape: problem.outputShape, tolerance: tolerance)

@@ -83,6 +83,9 @@ public struct NaiveKernel: DeformConvKernel {
             let dx = inputs.offsets[at(k)], dy = inputs.offsets[at(taps + k)], mask = inputs.offsets[at(2 * taps + k)]
             let py = Float(oh * g.strideHeight - g.padTop + i * g.dilationHeight) + dy
             let px = Float(ow * g.strideWidth - g.padLeft + j * g.dilationWidth) + dx
+            // B = 0 outside the window: the sample is 0 whatever the mask, as in the reference and
+            // the tiled kernels (a NaN or infinite mask there would otherwise give m·0 = NaN).
+            guard py > -1, py < Float(g.height), px > -1, px < Float(g.width) else { return 0 }
             return mask * bilinear(n, c, py, px)
         }
 

@@ -252,7 +252,9 @@ func classify(_ type: hid_t) -> StoredType {
 
 /// True for an enum over a 1-byte integer whose members are exactly FALSE=0 and TRUE=1.
 private func isH5pyBool(_ type: hid_t) -> Bool {
-    guard H5Tget_nmembers(type) == 2 else { return false }
+    // H5Tget_member_value copies the enum's own size: a corrupt file can declare more bytes
+    // than the buffer below holds (seen in the hostile-file test: a stack overwrite).
+    guard H5Tget_nmembers(type) == 2, H5Tget_size(type) == 1 else { return false }
     let base = H5Tget_super(type)
     guard base >= 0 else { return false }
     defer { H5Tclose(base) }

@@ -68,7 +68,14 @@ struct Bench: ParsableCommand {
     @Option(help: "The peers script for --run-peers.")
     var peersScript = "tools/bench/peers.py"
 
+    @OptionGroup(title: "A C plugin to time (ExternalKernelOptions.swift)")
+    var external: ExternalKernelOptions
+
     func run() throws {
+        guard external.outputs.isEmpty else { throw Terminal.usageFailure("--outputs holds recorded results, which cannot be timed") }
+        let pluginNames = try external.kernelNames([])
+        // A missing library or symbol is bad usage: found before anything is timed.
+        if !pluginNames.isEmpty { _ = try selectKernels(pluginNames, threads: self.threads) }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         if threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
         if peakSeconds <= 0 { throw Terminal.usageFailure("--peak-seconds must be positive, got \(peakSeconds)") }
@@ -81,9 +88,10 @@ struct Bench: ParsableCommand {
             settings = try BenchSettings(warmupRuns: warmup, runs: runs, minRuns: minRuns, maxSeconds: maxSeconds, seed: seed).validated()
             benchShapes = try shapes.isEmpty ? BenchShape.standard() : shapes.map { text throws(BenchError) in try BenchShape(parsing: text) }
             var names = kernels
-            if names.isEmpty {
+            if names.isEmpty && pluginNames.isEmpty {
                 (names, excluded) = BenchKernels.defaults(standardShapes: shapes.isEmpty)
             }
+            names += pluginNames
             selected = try BenchKernels.resolve(names, threads: threads)
             // Read peers files before the long run, so a typo fails at once.
             for path in peersFiles { peerReports.append((path, try Self.readPeers(path))) }

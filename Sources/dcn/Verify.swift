@@ -37,7 +37,22 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print only the summary line.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("Check only part I of N of the (file, case, kernel) list, for CI fleets; join the parts' --json with `dcn merge-reports`.",
+                               valueName: "I/N"))
+    var shard: String?
+
+    @Flag(help: "Read the golden files in this process instead of one child process per file (faster on many tiny files; a file that crashes libhdf5 then crashes dcn).")
+    var inProcess = false
+
+    @Option(help: "Seconds a case may run before its reader process is killed and the case fails (not with --in-process).")
+    var caseTimeout: Double = 600
+
+    @OptionGroup(title: "Results computed elsewhere (ExternalKernelOptions.swift)")
+    var external: ExternalKernelOptions
+
     func run() throws {
+        // --outputs / --plugin become kernel names that the reader child processes resolve too.
+        let kernels = try external.kernelNames(self.kernels)
         let selected = try selectKernels(kernels, threads: threads)
         let files: [String]
         do {
@@ -47,9 +62,27 @@ struct Verify: ParsableCommand {
         }
         guard !files.isEmpty else { throw Terminal.usageFailure("no .h5 files under \(paths.joined(separator: ", "))") }
 
-        let verifier = Verifier(kernels: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory))
-        let report = verifier.run(files: files) { step in
-            Terminal.progress("[\(step.done)/\(step.total)] \(step.file): \(step.caseName)")
+        let part: Shard?
+        do {
+            part = try shard.map { text throws(VerifyUsageError) in try Shard(parsing: text) }
+        } catch {
+            throw Terminal.usageFailure(error.description)
+        }
+        guard caseTimeout > 0 else { throw Terminal.usageFailure("--case-timeout must be positive, got \(caseTimeout)") }
+
+        let limits = ResourceLimits(maxWorkingBytes: maxMemory)
+        let progress = { (step: VerifyProgress) in
+            let file = step.fileCount > 1 ? "file \(step.fileNumber)/\(step.fileCount) " : ""
+            Terminal.progress("[\(file)case \(step.done)/\(step.total)] \(step.file): \(step.caseName)")
+        }
+        let report: VerifyReport
+        if inProcess {
+            report = Verifier(kernels: selected, limits: limits, shard: part).run(files: files, progress: progress)
+        } else {
+            // One child process per file: a file that crashes libhdf5 fails its case instead of the gate.
+            let names = kernels.isEmpty ? KernelRegistry.names : kernels
+            report = IsolatedVerifier(executable: IsolatedVerifier.currentExecutable, kernelNames: names, threads: threads,
+                                      limits: limits, shard: part, caseTimeout: caseTimeout).run(files: files, progress: progress)
         }
         Terminal.clearProgress()
 
@@ -84,6 +117,9 @@ struct Verify: ParsableCommand {
             }
         }
         let s = report.summary
+        if let shard = report.shard {
+            print("shard \(shard.index)/\(shard.count): \(report.results.count) of \(shard.totalPairs) (case, kernel) pairs of \(shard.totalCases) cases")
+        }
         print("\(s.passed) passed, \(s.failed) failed (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels; report in \(reportDir)/accuracy.md)")
     }
 }
@@ -93,9 +129,51 @@ func selectKernels(_ names: [String], threads: Int?) throws -> [any DeformConvKe
     if let threads, threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
     if names.isEmpty { return KernelRegistry.all(threads: threads) }
     return try names.map { name in
-        guard let kernel = KernelRegistry.named(name, threads: threads) else {
-            throw Terminal.usageFailure("unknown kernel '\(name)'; kernels: \(KernelRegistry.names.joined(separator: ", "))")
+        let found: (any DeformConvKernel)?
+        do throws(ExternalKernels.SpecError) {
+            found = try ExternalKernels.kernel(named: name, threads: threads)
+        } catch {
+            throw Terminal.usageFailure(error.description)
+        }
+        guard let kernel = found else {
+            throw Terminal.usageFailure("unknown kernel '\(name)'; kernels: \(KernelRegistry.names.joined(separator: ", ")), framework, outputs:FILE, plugin:LIB")
         }
         return kernel
+    }
+}
+
+/// `dcn verify-file` (hidden): the reader child of `verify`. Verifies one file, prints
+/// one line per event for the parent and writes its `FileOutcome` as JSON.
+struct VerifyFile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-file", abstract: "Verify one golden file for a parent `dcn verify` (internal).",
+        shouldDisplay: false)
+
+    @Argument var file: String
+    @Option var fileIndex = 0
+    @Option var outcome: String
+    @Option(name: .customLong("kernel")) var kernels: [String] = []
+    @Option var threads: Int?
+    @Option var maxMemory = ResourceLimits.standard.maxWorkingBytes
+    @Option var shard: String?
+    @Option(name: .customLong("skip-case")) var skipCases: [Int] = []
+
+    func run() throws {
+        let selected = try selectKernels(kernels, threads: threads)
+        let part: Shard?
+        do {
+            part = try shard.map { text throws(VerifyUsageError) in try Shard(parsing: text) }
+        } catch {
+            throw Terminal.usageFailure(error.description)
+        }
+        let verifier = Verifier(kernels: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory), shard: part)
+        let result = verifier.verifyFile(file, index: fileIndex, skip: Set(skipCases)) { event in
+            FileHandle.standardOutput.write(Data(IsolatedVerifier.line(for: event).utf8))
+        }
+        do {
+            try IsolatedVerifier.encode(result).write(to: URL(fileURLWithPath: outcome))
+        } catch {
+            throw Terminal.usageFailure("cannot write \(outcome): \(error.localizedDescription)")
+        }
     }
 }

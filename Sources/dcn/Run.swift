@@ -1,0 +1,63 @@
+import ArgumentParser
+import Conformance
+import DeformConv
+import Foundation
+
+/// `dcn run`: a kernel's outputs for every case of a golden file, written as an outputs file.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Write one kernel's outputs for every case of a golden file to an outputs file (dcn verify --outputs reads it).",
+        discussion: """
+        For each case: the output y in the case's dtype, or the error the kernel path raised \
+        (error_class, error_code, error_message). The root attributes say what made the file: producer, golden, \
+        kernel, u_acc, u_s. Run it on two machines and verify both files, or compare them with `dcn verify --outputs`.
+        Exit status: 0, or 2 for bad usage or an unreadable golden file.
+        """)
+
+    @Argument(help: "The golden file.")
+    var golden: String
+
+    @Option(name: .customLong("kernel"), help: "The kernel to run (see `dcn kernels`; also plugin:LIB).")
+    var kernel: String?
+
+    @Option(help: "The outputs file to write.")
+    var out: String
+
+    @Option(help: "Threads for multithreaded kernels (default: one per core).")
+    var threads: Int?
+
+    @Option(help: "Largest working memory one case may need, in bytes; larger cases are recorded as too_large.")
+    var maxMemory = ResourceLimits.standard.maxWorkingBytes
+
+    @OptionGroup(title: "A C plugin instead of a built-in kernel")
+    var external: ExternalKernelOptions
+
+    func run() throws {
+        guard external.outputs.isEmpty else { throw Terminal.usageFailure("dcn run writes outputs files; --outputs is for dcn verify") }
+        let names = try external.kernelNames(kernel.map { [$0] } ?? [])
+        guard names.count == 1 else {
+            throw Terminal.usageFailure(names.isEmpty ? "give the kernel to run: --kernel NAME or --plugin LIB" : "dcn run runs one kernel, got \(names.count)")
+        }
+        let selected = try selectKernels(names, threads: threads)[0]
+        if selected is any RecordedOutputsKernel {
+            throw Terminal.usageFailure("'\(selected.name)' holds recorded results; there is nothing to run")
+        }
+        guard FileManager.default.fileExists(atPath: golden) else { throw Terminal.usageFailure("no such file: \(golden)") }
+        let producer = (["dcn \(Dcn.version)", "run"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
+            + " (kernel \(selected.name), \(selected.threads) thread\(selected.threads == 1 ? "" : "s"), host \(ProcessInfo.processInfo.hostName))"
+        let summary: OutputsRecorder.Summary
+        do {
+            summary = try OutputsRecorder(kernel: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory))
+                .record(golden: golden, to: out, producer: producer, progress: { index, count, name in
+                    Terminal.progress("[case \(index + 1)/\(count)] \(name)")
+                })
+        } catch {
+            Terminal.clearProgress()
+            throw Terminal.usageFailure("\(error)")
+        }
+        Terminal.clearProgress()
+        for (name, why) in summary.skipped { print("SKIPPED \(name): \(why)") }
+        print("\(out): \(summary.outputs) outputs, \(summary.errors) errors, \(summary.skipped.count) cases skipped (kernel \(selected.name))")
+    }
+}
