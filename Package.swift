@@ -9,6 +9,14 @@ let cpuFlags = ["-target-cpu", "haswell"]
 let cpuFlags: [String] = []
 #endif
 
+// The AVX-512 microkernel's module is built for skylake-avx512 (AVX-512F, VL, BW, DQ) and only called after a
+// runtime check of the CPU (DeformConv's CPUFeatures).
+#if arch(x86_64)
+let avx512Flags = ["-target-cpu", "skylake-avx512"]
+#else
+let avx512Flags: [String] = []
+#endif
+
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(cpuFlags),
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
@@ -32,7 +40,14 @@ let package = Package(
             providers: [.apt(["libhdf5-dev"])]
         ),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "DeformConv", swiftSettings: kernelSettings),
+        .target(
+            name: "DeformConvAVX512",
+            swiftSettings: [
+                .unsafeFlags(avx512Flags),
+                .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+            ]
+        ),
+        .target(name: "DeformConv", dependencies: ["DeformConvAVX512"], swiftSettings: kernelSettings),
         .target(name: "Conformance", dependencies: ["DeformConv", "HDF5"], swiftSettings: [.unsafeFlags(cpuFlags)]),
         .executableTarget(
             name: "dcn",

@@ -76,7 +76,7 @@ public struct MachineInfo: Codable, Sendable, Equatable {
         copy.peakGflopsAllThreads = threads == 1 ? copy.peakGflopsOneThread
             : Self.bestRate(threads: threads, iterations: iterations, repetitions: repetitions)
         copy.peakMethod = "best of \(repetitions) rounds of \(iterations) iterations of 12 independent SIMD8<Float> FMAs "
-            + "(vfmadd…ps on ymm, \(MachinePeak.flopsPerIteration) flop per iteration) per thread, on 1 and on \(threads) threads, "
+            + "(vfmadd…ps on \(MachinePeak.vectorBits == 512 ? "zmm" : "ymm"), \(MachinePeak.flopsPerIteration) flop per iteration) per thread, on 1 and on \(threads) threads, "
             + "over each thread's CPU time"
         return copy
     }
@@ -91,7 +91,7 @@ public struct MachineInfo: Codable, Sendable, Equatable {
         return copy
     }
 
-    /// Whether the CPU has AVX-512: libraries built for it can exceed the 256-bit peak measured here.
+    /// Whether the CPU has AVX-512 (dcn's tiled kernels then use their 512-bit microkernel).
     public var hasAVX512: Bool { vectorExtensions?.contains("avx512f") == true }
 
     /// The peak that bounds a kernel running on `kernelThreads` threads, if measured.

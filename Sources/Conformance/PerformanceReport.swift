@@ -59,14 +59,13 @@ public enum PerformanceReport {
         var out = "## Machine and method\n\n"
         out += "- CPU: \(m.cpu), \(m.cores) logical cores; multithreaded kernels and peers use \(m.threads) thread\(m.threads == 1 ? "" : "s")\n"
         if let one = m.peakGflopsOneThread {
-            out += "- FMA peak (256-bit): \(number(one)) GFLOP/s on 1 thread"
+            out += "- FMA peak (\(m.hasAVX512 ? 512 : 256)-bit, the widest vectors dcn's kernels use here): \(number(one)) GFLOP/s on 1 thread"
             if let all = m.peakGflopsAllThreads, m.threads > 1 { out += ", \(number(all)) GFLOP/s on \(m.threads) threads" }
             out += " (\(m.peakMethod ?? "measured at start"))\n"
         }
         if m.hasAVX512 {
-            out += "- This CPU has AVX-512 (avx512f). The peak above is that of 256-bit FMAs, the widest the dcn kernels use "
-                + "(built with -target-cpu haswell); libraries with AVX-512 code paths (onnxruntime's MLAS) can exceed 100% of it, "
-                + "and on cores with full-width 512-bit FMA units (AMD Zen 5, Intel server cores with two FMA units) the 512-bit peak is twice as high\n"
+            out += "- This CPU has AVX-512F: simd and threaded multiply with their 12×16 AVX-512 microkernel (chosen at run time; "
+                + "the 6×16 AVX2 one elsewhere, with bit-identical results); fp16acc stays on AVX2 and F16C\n"
         }
         if let s = report.settings {
             out += "- Timing: \(s.warmupRuns) warm-up run\(s.warmupRuns == 1 ? "" : "s"), then up to \(s.runs) timed runs "

@@ -1,13 +1,19 @@
+import DeformConvAVX512
+
 /// The floating-point peak of one core, measured by a loop of independent fused
-/// multiply-adds on 8-lane vectors: the ceiling that `dcn bench` compares kernels to.
+/// multiply-adds on the widest vectors the kernels use: the ceiling that `dcn bench`
+/// compares kernels to.
 ///
-/// It lives in this module because this module is compiled for Haswell with
-/// `-Ounchecked`, exactly like the kernels: the peak must be that of the same
-/// instructions (vfmadd…ps on ymm registers) the kernels can use.
+/// It lives with the kernels because it must be measured on the same instructions:
+/// vfmadd…ps on zmm registers where the CPU has AVX-512F (the tiled kernels then use
+/// their AVX-512 microkernel), on ymm otherwise.
 public enum MachinePeak {
+    /// 512 when the kernels run their AVX-512 microkernel on this CPU, else 256.
+    public static var vectorBits: Int { CPUFeatures.hasAVX512F ? 512 : 256 }
+
     /// Floating-point operations `fmaLoop(iterations:seed:)` performs per iteration:
-    /// 12 accumulators × 8 lanes × 2 (a multiply and an add).
-    public static let flopsPerIteration = 12 * 8 * 2
+    /// 12 accumulators × (vectorBits / 32) lanes × 2 (a multiply and an add).
+    public static var flopsPerIteration: Int { 12 * (vectorBits / 32) * 2 }
 
     /// `iterations` rounds of 12 independent `acc = acc·a + b` on SIMD8<Float>.
     ///
@@ -16,8 +22,12 @@ public enum MachinePeak {
     /// With a slightly below 1 the accumulators converge to b/(1−a) and stay
     /// normal (denormals would be slow) and finite for any iteration count. The
     /// result depends on every accumulator, so nothing can be optimised away.
-    @inline(never)
     public static func fmaLoop(iterations: Int, seed: Float) -> Float {
+        vectorBits == 512 ? fmaLoopAVX512(iterations: iterations, seed: seed) : fmaLoopAVX2(iterations: iterations, seed: seed)
+    }
+
+    @inline(never)
+    static func fmaLoopAVX2(iterations: Int, seed: Float) -> Float {
         let a = SIMD8<Float>(repeating: 0.999_999)
         let b = SIMD8<Float>(repeating: 1e-7)
         var c0 = SIMD8<Float>(repeating: seed), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3

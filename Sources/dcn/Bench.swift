@@ -117,7 +117,7 @@ struct Bench: ParsableCommand {
             say(String(format: "note: load average %.2f: other work is competing for the cores, so times are noisy", load))
         }
         if machine.hasAVX512 {
-            say("note: this CPU has AVX-512; the peak is that of 256-bit FMAs, the widest dcn's kernels use (libraries with AVX-512 code can exceed it)")
+            say("note: this CPU has AVX-512F: the peak is that of 512-bit FMAs, which simd and threaded use here")
         }
         if !MemoryProbe.isAvailable { say("peak extra memory: not measurable here (\(machine.memoryMethod ?? ""))") }
 
@@ -148,10 +148,7 @@ struct Bench: ParsableCommand {
             say(String(format: "FMA peak (best of start and end): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads", one, all, threads))
         }
         for r in report.results where (r.peakFraction ?? 0) > 1 {
-            let why = report.machine.hasAVX512
-                ? "this CPU has AVX-512, which that peak (and dcn's AVX2 kernels) do not use"
-                : "the peak measurement was disturbed"
-            let note = "\(r.kernel) on \(PerformanceReport.label(r.shape)) ran at \(String(format: "%.0f%%", 100 * r.peakFraction!)) of the measured 256-bit FMA peak: \(why)"
+            let note = "\(r.kernel) on \(PerformanceReport.label(r.shape)) ran at \(String(format: "%.0f%%", 100 * r.peakFraction!)) of the measured FMA peak: the peak measurement was disturbed"
             report.notes.append(note)
             say("note: " + note)
         }

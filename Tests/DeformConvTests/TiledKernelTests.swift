@@ -14,7 +14,8 @@ final class TiledKernelTests: XCTestCase {
         "ic16ih12oc6kh1sh2", "mb3ic2ih4oc2kh2",
     ]
 
-    static let tilings = [Tiling(), Tiling(pixelsPerTile: 16, reductionRows: 1), Tiling(pixelsPerTile: 32, reductionRows: 20)]
+    static let tilings = [Tiling(), Tiling(pixelsPerTile: 16, reductionRows: 1), Tiling(pixelsPerTile: 32, reductionRows: 20),
+                          Tiling(pixelsPerTile: 48, reductionRows: 30, vectorWidth: .avx2)]
 
     func testWithinTheBoundOfTheReference() throws {
         var rng = SplitMix(seed: 17)
@@ -46,6 +47,22 @@ final class TiledKernelTests: XCTestCase {
                     let multi = ThreadedKernel(threads: threads, tiling: tiling).run(problem, inputs)
                     XCTAssertEqual(multi.map(\.bitPattern), single.map(\.bitPattern), "\(descriptor), \(threads) threads, \(tiling)")
                 }
+            }
+        }
+    }
+
+    func testAVX2AndAVX512MicrokernelsGiveTheSameBits() throws {
+        guard Tiling(vectorWidth: .avx512).usesAVX512 else {
+            throw XCTSkip("skipped: this CPU has no AVX-512F, only the AVX2 microkernel runs here")
+        }
+        var rng = SplitMix(seed: 23)
+        for descriptor in Self.descriptors + ["ic64ih9oc40kh3ph1pw1g2dg4"] {
+            let problem = try Self.problem(descriptor, bias: true)
+            let inputs = Self.randomInputs(problem, &rng)
+            for (pixels, rows) in [(128, 256), (16, 1), (32, 20)] {
+                let narrow = SimdKernel(tiling: Tiling(pixelsPerTile: pixels, reductionRows: rows, vectorWidth: .avx2)).run(problem, inputs)
+                let wide = ThreadedKernel(threads: 2, tiling: Tiling(pixelsPerTile: pixels, reductionRows: rows, vectorWidth: .avx512)).run(problem, inputs)
+                XCTAssertEqual(wide.map(\.bitPattern), narrow.map(\.bitPattern), "\(descriptor), tile \(pixels), rows \(rows)")
             }
         }
     }

@@ -1,3 +1,4 @@
+import DeformConvAVX512
 import Dispatch
 
 /// How the tiled kernels round: Float32 throughout, or every sample and every
@@ -7,18 +8,35 @@ enum Accumulation: Sendable {
     case float16
 }
 
-/// Tile sizes of the tiled kernels.
+/// Tile sizes of the tiled kernels, and the vector width of their Float32 microkernel.
 public struct Tiling: Hashable, Sendable {
+    /// Which Float32 microkernel multiplies the panels. Both give every output element the
+    /// same sequence of FMAs, so the results are bit-identical; only the speed differs.
+    public enum VectorWidth: Hashable, Sendable {
+        /// AVX-512 when the CPU has it, else AVX2.
+        case automatic
+        /// 6×16 on 256-bit registers (Haswell and later).
+        case avx2
+        /// 12×16 on 512-bit registers; falls back to AVX2 on a CPU without AVX-512F.
+        case avx512
+    }
+
     /// Output pixels per tile (a multiple of 16, the microkernel's width).
     public var pixelsPerTile: Int
     /// Panel rows per reduction block, rounded down to whole channels (at least one channel).
     public var reductionRows: Int
 
-    public init(pixelsPerTile: Int = 64, reductionRows: Int = 256) {
+    public var vectorWidth: VectorWidth
+
+    /// Whether this tiling runs the AVX-512 microkernel on this CPU.
+    public var usesAVX512: Bool { vectorWidth != .avx2 && CPUFeatures.hasAVX512F }
+
+    public init(pixelsPerTile: Int = 128, reductionRows: Int = 256, vectorWidth: VectorWidth = .automatic) {
         precondition(pixelsPerTile > 0 && pixelsPerTile % Microkernel.columns == 0, "pixelsPerTile must be a positive multiple of 16")
         precondition(reductionRows > 0, "reductionRows must be positive")
         self.pixelsPerTile = pixelsPerTile
         self.reductionRows = reductionRows
+        self.vectorWidth = vectorWidth
     }
 
     public static let standard = Tiling()
@@ -39,6 +57,9 @@ struct TiledConvolution: Sendable {
     let tiling: Tiling
     let accumulation: Accumulation
     let taps: Int
+    /// Output channels per microkernel call (and per packed weight sliver): 6 for AVX2 and
+    /// the half-rounding microkernel, 12 for AVX-512.
+    let mr: Int
     let slivers: Int
     let channelsPerBlock: Int
     let blockRows: Int
@@ -49,7 +70,8 @@ struct TiledConvolution: Sendable {
         self.tiling = tiling
         self.accumulation = accumulation
         taps = problem.kernelHeight * problem.kernelWidth
-        slivers = (problem.outputChannelsPerGroup + Microkernel.rows - 1) / Microkernel.rows
+        mr = accumulation == .float32 && tiling.usesAVX512 ? 12 : Microkernel.rows
+        slivers = (problem.outputChannelsPerGroup + mr - 1) / mr
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         blockRows = channelsPerBlock * taps
         tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
@@ -60,13 +82,13 @@ struct TiledConvolution: Sendable {
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
         let pixels = tiling.pixelsPerTile
-        return problem.deformableGroups * taps * pixels * 24 + (blockRows + slivers * Microkernel.rows) * pixels * 4
+        return problem.deformableGroups * taps * pixels * 24 + (blockRows + slivers * mr) * pixels * 4
     }
 
     func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
         let p = problem
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * slivers * p.reductionLength * Microkernel.rows)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * slivers * p.reductionLength * mr)
         defer { packed.deallocate() }
         return [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
             inputs.x.withUnsafeBufferPointer { x in
@@ -118,7 +140,7 @@ struct TiledConvolution: Sendable {
     /// channels each, k-major ([row][6]), zero-padded past the group's last channel.
     func packWeights(_ items: Range<Int>, _ pointers: Pointers) {
         let p = problem
-        let (rows, outputsPerGroup, mr) = (p.reductionLength, p.outputChannelsPerGroup, Microkernel.rows)
+        let (rows, outputsPerGroup) = (p.reductionLength, p.outputChannelsPerGroup)
         for item in items {
             let (group, sliver) = (item / slivers, item % slivers)
             let destination = pointers.packed + item * rows * mr
@@ -139,7 +161,7 @@ struct TiledConvolution: Sendable {
         let pixels = tiling.pixelsPerTile
         let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, height: p.height, width: p.width)
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * pixels)
-        let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: slivers * Microkernel.rows * pixels)
+        let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: slivers * mr * pixels)
         defer {
             plan.deallocate()
             panel.deallocate()
@@ -153,7 +175,7 @@ struct TiledConvolution: Sendable {
             let offsetGroups = firstChannel / p.channelsPerDeformableGroup ..< (firstChannel + channelsPerGroup - 1) / p.channelsPerDeformableGroup + 1
             plan.build(p, offsets: pointers.offsets, n: n, groups: offsetGroups, firstPixel: firstPixel)
 
-            for row in 0..<(slivers * Microkernel.rows) {
+            for row in 0..<(slivers * mr) {
                 let value: Float = row < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + row] ?? 0 : 0
                 (accumulators + row * pixels).initialize(repeating: value, count: pixels)
             }
@@ -163,13 +185,14 @@ struct TiledConvolution: Sendable {
                             finite: pointers.finite)
                 let rows = channels * taps
                 for sliver in 0..<slivers {
-                    let a = UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * Microkernel.rows
+                    let a = UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * mr
                     for block in 0..<(pixels / Microkernel.columns) {
                         let b = panel + block * blockRows * Microkernel.columns
-                        let c = accumulators + sliver * Microkernel.rows * pixels + block * Microkernel.columns
-                        switch accumulation {
-                        case .float32: microkernel6x16(rows, a, b, c, pixels)
-                        case .float16: microkernel6x16RoundingToHalf(rows, a, b, c, pixels)
+                        let c = accumulators + sliver * mr * pixels + block * Microkernel.columns
+                        switch (accumulation, mr) {
+                        case (.float32, 12): microkernel12x16AVX512(rows, a, b, c, pixels)
+                        case (.float32, _): microkernel6x16(rows, a, b, c, pixels)
+                        case (.float16, _): microkernel6x16RoundingToHalf(rows, a, b, c, pixels)
                         }
                     }
                 }
