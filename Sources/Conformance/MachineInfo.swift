@@ -75,7 +75,7 @@ public struct MachineInfo: Codable, Sendable, Equatable {
         copy.peakGflopsOneThread = Self.bestRate(threads: 1, iterations: iterations, repetitions: repetitions)
         copy.peakGflopsAllThreads = threads == 1 ? copy.peakGflopsOneThread
             : Self.bestRate(threads: threads, iterations: iterations, repetitions: repetitions)
-        copy.peakMethod = "best of \(repetitions) rounds of \(iterations) iterations of 12 independent SIMD8<Float> FMAs "
+        copy.peakMethod = "best of \(repetitions) rounds of \(iterations) iterations of 12 independent SIMD\(MachinePeak.vectorBits / 32)<Float> FMAs "
             + "(vfmadd…ps on \(MachinePeak.vectorBits == 512 ? "zmm" : "ymm"), \(MachinePeak.flopsPerIteration) flop per iteration) per thread, on 1 and on \(threads) threads, "
             + "over each thread's CPU time"
         return copy
