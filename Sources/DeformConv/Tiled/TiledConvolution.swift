@@ -144,11 +144,15 @@ struct TiledConvolution: Sendable {
         for item in items {
             let (group, sliver) = (item / slivers, item % slivers)
             let destination = pointers.packed + item * rows * mr
-            for lane in 0..<mr {
-                let o = sliver * mr + lane
-                let source = pointers.weight + (group * outputsPerGroup + o) * rows
-                for row in 0..<rows {
-                    destination[row * mr + lane] = o < outputsPerGroup ? source[row] : 0
+            // Blocks of rows, so that the strided writes of one block stay in L1 across lanes.
+            for firstRow in stride(from: 0, to: rows, by: 64) {
+                let lastRow = min(firstRow + 64, rows)
+                for lane in 0..<mr {
+                    let o = sliver * mr + lane
+                    let source = pointers.weight + (group * outputsPerGroup + o) * rows
+                    for row in firstRow..<lastRow {
+                        destination[row * mr + lane] = o < outputsPerGroup ? source[row] : 0
+                    }
                 }
             }
         }
