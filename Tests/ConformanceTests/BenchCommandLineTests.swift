@@ -4,35 +4,6 @@ import XCTest
 
 /// `dcn bench` run as a subprocess, as scripts call it: tiny shapes, few runs.
 final class BenchCommandLineTests: XCTestCase {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func dcn(_ arguments: [String]) throws -> Outcome {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var executable = products.appendingPathComponent("dcn")
-        if !FileManager.default.fileExists(atPath: executable.path) {
-            executable = products.deletingLastPathComponent().appendingPathComponent("dcn")
-        }
-        guard FileManager.default.fileExists(atPath: executable.path) else {
-            throw XCTSkip("skipped: the dcn executable is not built next to the tests (\(products.path))")
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
     private let quick = ["--runs", "2", "--min-runs", "1", "--max-seconds", "1", "--peak-seconds", "0.002", "--threads", "2"]
 
     func testBenchWritesJSONMarkdownAndSVG() throws {
@@ -40,7 +11,7 @@ final class BenchCommandLineTests: XCTestCase {
         let peers = folder + "/peers.json"
         try Data(BenchTests.peersJSON(cpu: MachineInfo.current(threads: 2).cpu, cores: ProcessInfo.processInfo.activeProcessorCount).utf8)
             .write(to: URL(fileURLWithPath: peers))
-        let run = try dcn(["bench", "--shape", "tiny:mb1ic8ih8oc8kh3ph1pw1", "--kernel", "naive", "--json", folder + "/bench.json",
+        let run = try runDcn(["bench", "--shape", "tiny:mb1ic8ih8oc8kh3ph1pw1", "--kernel", "naive", "--json", folder + "/bench.json",
                            "--report-dir", folder + "/reports", "--peers", peers] + quick)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         for file in ["bench.json", "reports/performance.md", "reports/performance.svg", "reports/performance.json"] {
@@ -56,7 +27,7 @@ final class BenchCommandLineTests: XCTestCase {
 
     func testDefaultKernelsAreAnnounced() throws {
         let folder = try temporaryFolder(self)
-        let run = try dcn(["bench", "--shape", "ic4ih5oc4kh3", "--report-dir", folder] + quick)
+        let run = try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--report-dir", folder] + quick)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         XCTAssertTrue(run.stdout.contains("not timed by default: reference"), run.stdout)
         XCTAssertTrue(run.stdout.contains("ic4ih5oc4kh3  naive"), "naive runs on custom shapes: \(run.stdout)")
@@ -64,18 +35,18 @@ final class BenchCommandLineTests: XCTestCase {
 
     func testBadUsageExitsTwo() throws {
         let folder = try temporaryFolder(self)
-        let bad = try dcn(["bench", "--shape", "r50:ic128ih8oc8kh3zz1", "--report-dir", folder] + quick)
+        let bad = try runDcn(["bench", "--shape", "r50:ic128ih8oc8kh3zz1", "--report-dir", folder] + quick)
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("unknown key 'zz'"), bad.stderr)
-        let invalid = try dcn(["bench", "--shape", "ic6ih8oc8kh3g4", "--report-dir", folder] + quick)
+        let invalid = try runDcn(["bench", "--shape", "ic6ih8oc8kh3g4", "--report-dir", folder] + quick)
         XCTAssertEqual(invalid.status, 2)
         XCTAssertTrue(invalid.stderr.contains("groups"), invalid.stderr)
-        let kernel = try dcn(["bench", "--shape", "ic4ih5oc4kh3", "--kernel", "no-such-kernel", "--report-dir", folder] + quick)
+        let kernel = try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--kernel", "no-such-kernel", "--report-dir", folder] + quick)
         XCTAssertEqual(kernel.status, 2)
         XCTAssertTrue(kernel.stderr.contains("unknown kernel 'no-such-kernel'"), kernel.stderr)
-        XCTAssertEqual(try dcn(["bench", "--shape", "ic4ih5oc4kh3", "--peers", folder + "/missing.json", "--report-dir", folder] + quick).status, 2)
-        XCTAssertEqual(try dcn(["bench", "--shape", "ic4ih5oc4kh3", "--runs", "0", "--report-dir", folder]).status, 2)
-        XCTAssertEqual(try dcn(["bench", "--threads", "0", "--report-dir", folder]).status, 2)
+        XCTAssertEqual(try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--peers", folder + "/missing.json", "--report-dir", folder] + quick).status, 2)
+        XCTAssertEqual(try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--runs", "0", "--report-dir", folder]).status, 2)
+        XCTAssertEqual(try runDcn(["bench", "--threads", "0", "--report-dir", folder]).status, 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/performance.md"), "nothing is written on bad usage")
     }
 }

@@ -261,25 +261,4 @@ extension CompareSide {
     }
 }
 
-/// `dcn` run as a subprocess from the products folder next to the tests.
-func runDcn(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var executable = products.appendingPathComponent("dcn")
-    if !FileManager.default.fileExists(atPath: executable.path) {
-        executable = products.deletingLastPathComponent().appendingPathComponent("dcn")
-    }
-    guard FileManager.default.fileExists(atPath: executable.path) else {
-        throw XCTSkip("skipped: the dcn executable is not built next to the tests (\(products.path))")
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
+

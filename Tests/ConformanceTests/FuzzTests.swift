@@ -73,12 +73,12 @@ final class FuzzTests: XCTestCase {
 
     func testCommandLine() throws {
         let folder = try temporaryFolder(self)
-        let clean = try runDcnProcess(["fuzz", "--seed", "7", "--count", "40"])
+        let clean = try runDcn(["fuzz", "--seed", "7", "--count", "40"])
         XCTAssertEqual(clean.status, 0, clean.stdout + clean.stderr)
         XCTAssertTrue(clean.stdout.contains("40 problems, 0 failed, 4 kernels"), clean.stdout)
-        XCTAssertEqual(try runDcnProcess(["fuzz", "--kernel", "reference"]).status, 2, "the reference is the oracle")
-        XCTAssertEqual(try runDcnProcess(["fuzz", "--kernel", "nope"]).status, 2)
-        let one = try runDcnProcess(["fuzz", "--seed", "7", "--first", "12", "--count", "1", "--kernel", "simd", "--save-failures", folder])
+        XCTAssertEqual(try runDcn(["fuzz", "--kernel", "reference"]).status, 2, "the reference is the oracle")
+        XCTAssertEqual(try runDcn(["fuzz", "--kernel", "nope"]).status, 2)
+        let one = try runDcn(["fuzz", "--seed", "7", "--first", "12", "--count", "1", "--kernel", "simd", "--save-failures", folder])
         XCTAssertEqual(one.status, 0, one.stdout)
     }
 }

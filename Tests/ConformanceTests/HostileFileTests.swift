@@ -4,51 +4,6 @@ import Foundation
 import HDF5
 import XCTest
 
-/// The result of running the built `dcn` as a subprocess.
-struct DcnRun {
-    var status: Int32
-    /// Killed by a signal (a crash), rather than exiting.
-    var signaled: Bool
-    var timedOut: Bool
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs the built `dcn` executable, as CI systems do, killing it after `timeout` seconds.
-func runDcnProcess(_ arguments: [String], timeout: Double = 300) throws -> DcnRun {
-    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var executable = products.appendingPathComponent("dcn")
-    if !FileManager.default.fileExists(atPath: executable.path) {
-        executable = products.deletingLastPathComponent().appendingPathComponent("dcn")
-    }
-    guard FileManager.default.fileExists(atPath: executable.path) else {
-        throw XCTSkip("skipped: the dcn executable is not built next to the tests (\(products.path))")
-    }
-    let folder = NSTemporaryDirectory() + "dcn-run-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    let (outPath, errPath) = (folder + "/out", folder + "/err")
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = FileHandle(forWritingAtPath: outPath)
-    process.standardError = FileHandle(forWritingAtPath: errPath)
-    let exited = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in exited.signal() }
-    try process.run()
-    var timedOut = false
-    if exited.wait(timeout: .now() + timeout) == .timedOut {
-        timedOut = true
-        process.terminate()
-        exited.wait()
-    }
-    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-    return DcnRun(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                  timedOut: timedOut, stdout: read(outPath), stderr: read(errPath))
-}
-
 /// Hostile golden files (the robustness issue, part 1): truncated and bit-flipped copies of a
 /// good file made with a fixed seed, and files with a wrong structure, each run through
 /// `dcn verify` as a subprocess. The gate must report every one as a failed case or an
@@ -91,7 +46,7 @@ final class HostileFileTests: XCTestCase {
             try Data(bytes).write(to: URL(fileURLWithPath: hostile + "/" + names.last!))
         }
         let json = folder + "/verify.json"
-        let run = try runDcnProcess(["verify", hostile, "--kernel", "naive", "--kernel", "simd", "--case-timeout", "20",
+        let run = try runDcn(["verify", hostile, "--kernel", "naive", "--kernel", "simd", "--case-timeout", "20",
                               "--json", json, "--report-dir", folder + "/reports", "--quiet"], timeout: 900)
         XCTAssertFalse(run.timedOut, "dcn verify hung")
         XCTAssertFalse(run.signaled, "dcn verify crashed: \(run.stderr.suffix(2000))")
@@ -120,7 +75,7 @@ final class HostileFileTests: XCTestCase {
         // Deterministic for this seed with libhdf5 1.10.8: the child-process isolation is exercised.
         XCTAssertGreaterThan(crashes, 0, "expected some of these files to crash libhdf5 1.10.8's reader (contained by verify); a fixed libhdf5 may not")
         // The good file itself still passes.
-        let clean = try runDcnProcess(["verify", folder + "/good.h5", "--kernel", "naive", "--report-dir", folder + "/good-reports"])
+        let clean = try runDcn(["verify", folder + "/good.h5", "--kernel", "naive", "--report-dir", folder + "/good-reports"])
         XCTAssertEqual(clean.status, 0, clean.stdout)
     }
 
@@ -178,7 +133,7 @@ final class HostileFileTests: XCTestCase {
         try Data().write(to: URL(fileURLWithPath: folder + "/empty.h5"))
 
         let json = folder + "/verify.json"
-        let run = try runDcnProcess(["verify", folder, "--kernel", "naive", "--json", json, "--report-dir", folder + "/reports"], timeout: 300)
+        let run = try runDcn(["verify", folder, "--kernel", "naive", "--json", json, "--report-dir", folder + "/reports"], timeout: 300)
         XCTAssertFalse(run.signaled, run.stderr)
         XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
         let out = run.stdout

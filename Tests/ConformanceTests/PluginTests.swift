@@ -90,14 +90,14 @@ final class PluginTests: XCTestCase {
     func testCommandLine() throws {
         let library = try compile("example_kernel.c", as: "cli")
         let folder = try temporaryFolder(self)
-        var run = try byoRunDcn(["verify", golden, "--plugin", library, "--report-dir", folder, "--quiet"])
+        var run = try runDcn(["verify", golden, "--plugin", library, "--report-dir", folder, "--quiet"], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
-        run = try byoRunDcn(["verify", golden, "--plugin", library, "--plugin-symbol", "nope", "--report-dir", folder])
+        run = try runDcn(["verify", golden, "--plugin", library, "--plugin-symbol", "nope", "--report-dir", folder], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 2)
         XCTAssertTrue(run.stderr.contains("no symbol 'nope'"), run.stderr)
-        run = try byoRunDcn(["run", golden, "--plugin", library, "--out", folder + "/out.h5"])
+        run = try runDcn(["run", golden, "--plugin", library, "--out", folder + "/out.h5"], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
-        run = try byoRunDcn(["verify", golden, "--outputs", folder + "/out.h5", "--report-dir", folder, "--json", folder + "/v.json"])
+        run = try runDcn(["verify", golden, "--outputs", folder + "/out.h5", "--report-dir", folder, "--json", folder + "/v.json"], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         let report = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: folder + "/v.json")))
         XCTAssertEqual(report.kernels.map(\.name), ["example-c"])
@@ -105,26 +105,4 @@ final class PluginTests: XCTestCase {
     }
 }
 
-/// `dcn` as a subprocess, from the products folder next to the tests.
-func byoRunDcn(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var executable = products.appendingPathComponent("dcn")
-    if !FileManager.default.fileExists(atPath: executable.path) {
-        executable = products.deletingLastPathComponent().appendingPathComponent("dcn")
-    }
-    guard FileManager.default.fileExists(atPath: executable.path) else {
-        throw XCTSkip("skipped: the dcn executable is not built next to the tests (\(products.path))")
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = byoPackageRoot
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
+

@@ -65,21 +65,21 @@ final class ShardTests: XCTestCase {
         let folder = try temporaryFolder(self)
         let files = try files()
         let common = files + ["--kernel", "naive", "--kernel", "simd", "--quiet"]
-        let whole = try runDcnProcess(["verify"] + common + ["--json", folder + "/whole.json", "--report-dir", folder + "/r0"])
+        let whole = try runDcn(["verify"] + common + ["--json", folder + "/whole.json", "--report-dir", folder + "/r0"])
         XCTAssertEqual(whole.status, 1, whole.stdout + whole.stderr)
         for index in 1...2 {
-            let shard = try runDcnProcess(["verify"] + common + ["--shard", "\(index)/2", "--json", folder + "/shard-\(index).json", "--report-dir", folder + "/r\(index)"])
+            let shard = try runDcn(["verify"] + common + ["--shard", "\(index)/2", "--json", folder + "/shard-\(index).json", "--report-dir", folder + "/r\(index)"])
             XCTAssertEqual(shard.status, 1, shard.stdout + shard.stderr)
             XCTAssertTrue(shard.stdout.contains("shard \(index)/2"), shard.stdout)
         }
-        let merge = try runDcnProcess(["merge-reports", folder + "/shard-1.json", folder + "/shard-2.json", "--json", folder + "/merged.json",
+        let merge = try runDcn(["merge-reports", folder + "/shard-1.json", folder + "/shard-2.json", "--json", folder + "/merged.json",
                                 "--junit", folder + "/merged.xml", "--report-dir", folder + "/merged"])
         XCTAssertEqual(merge.status, 1, "a case failed: " + merge.stdout + merge.stderr)
         XCTAssertTrue(merge.stdout.contains("FAIL naive"), merge.stdout)
         let load = { (name: String) in try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))) }
         XCTAssertEqual(try canonical(load("merged.json")), try canonical(load("whole.json")))
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/merged/accuracy.md"))
-        XCTAssertEqual(try runDcnProcess(["merge-reports", folder + "/shard-1.json", "--json", folder + "/x.json"]).status, 2, "shard 2 is missing")
-        XCTAssertEqual(try runDcnProcess(["verify", defaultSuitePath, "--shard", "3/2"]).status, 2)
+        XCTAssertEqual(try runDcn(["merge-reports", folder + "/shard-1.json", "--json", folder + "/x.json"]).status, 2, "shard 2 is missing")
+        XCTAssertEqual(try runDcn(["verify", defaultSuitePath, "--shard", "3/2"]).status, 2)
     }
 }

@@ -79,3 +79,51 @@ struct PlantedErrorCodeBug: DeformConvKernel {
         runWidened(problem, inputs)
     }
 }
+
+/// The result of running the built `dcn` as a subprocess.
+struct DcnRun {
+    var status: Int32
+    /// Killed by a signal (a crash), rather than exiting.
+    var signaled: Bool
+    var timedOut: Bool
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built `dcn` executable as CI systems do, in `folder` (default: the current one),
+/// killing it after `timeout` seconds. Output goes through files, so a chatty run cannot
+/// block on a full pipe.
+func runDcn(_ arguments: [String], in folder: String? = nil, timeout: Double = 300) throws -> DcnRun {
+    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var executable = products.appendingPathComponent("dcn")
+    if !FileManager.default.fileExists(atPath: executable.path) {
+        executable = products.deletingLastPathComponent().appendingPathComponent("dcn")
+    }
+    guard FileManager.default.fileExists(atPath: executable.path) else {
+        throw XCTSkip("skipped: the dcn executable is not built next to the tests (\(products.path))")
+    }
+    let scratch = NSTemporaryDirectory() + "dcn-run-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let (outPath, errPath) = (scratch + "/out", scratch + "/err")
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+    process.standardOutput = FileHandle(forWritingAtPath: outPath)
+    process.standardError = FileHandle(forWritingAtPath: errPath)
+    let exited = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in exited.signal() }
+    try process.run()
+    var timedOut = false
+    if exited.wait(timeout: .now() + timeout) == .timedOut {
+        timedOut = true
+        process.terminate()
+        exited.wait()
+    }
+    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    return DcnRun(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                  timedOut: timedOut, stdout: read(outPath), stderr: read(errPath))
+}
