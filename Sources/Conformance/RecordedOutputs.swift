@@ -93,19 +93,7 @@ extension Verifier {
         case let .output(values, _):
             do {
                 let (golden, _) = try data.load(problem)
-                let tolerance = Tolerance(kernel: source, problem: problem, storedType: header.outputType, exact: header.isExact)
-                let stats = AccuracyStats(got: values, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!,
-                                          shape: problem.outputShape, tolerance: tolerance)
-                result.accuracy = stats
-                result.ratio = stats.worstRatio
-                result.weak = data.weak
-                result.status = stats.passed ? .pass : .fail
-                if !stats.passed {
-                    result.message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
-                    if let w = stats.worst {
-                        result.message! += " at y[\(w.n), \(w.o), \(w.ho), \(w.wo)]: got \(w.got), expected \(w.expected)"
-                    }
-                }
+                result.score(values, against: golden, problem: problem, header: header, kernel: source, weak: data.weak)
             } catch {
                 result.message = "malformed case: \(error)"
             }

@@ -286,16 +286,7 @@ public struct Verifier: Sendable {
                     result.message = failure
                     return result
                 }
-                let tolerance = Tolerance(kernel: kernel, problem: problem, storedType: header.outputType, exact: header.isExact)
-                let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!,
-                                          shape: problem.outputShape, tolerance: tolerance)
-                result.accuracy = stats
-                result.ratio = stats.worstRatio
-                result.weak = data.weak
-                result.status = stats.passed ? .pass : .fail
-                if !stats.passed {
-                    result.message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
-                }
+                result.score(output, against: golden, problem: problem, header: header, kernel: kernel, weak: data.weak)
             } catch {
                 result.message = "malformed case: \(error)"
             }
@@ -348,5 +339,22 @@ struct CaseData {
         weak = SuiteGenerator.isWeak(golden.y, widened.bias, problem)
         cached = (golden, inputs)
         return (golden, inputs)
+    }
+}
+
+extension CaseResult {
+    /// Scores an output against the golden one under SPEC section 3 with `kernel`'s units.
+    mutating func score(_ output: [Double], against golden: GoldenOutput, problem: DeformConvProblem, header: CaseHeader,
+                        kernel: any DeformConvKernel, weak: Bool?) {
+        let tolerance = Tolerance(kernel: kernel, problem: problem, storedType: header.outputType, exact: header.isExact)
+        let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!,
+                                  shape: problem.outputShape, tolerance: tolerance)
+        accuracy = stats
+        ratio = stats.worstRatio
+        self.weak = weak
+        status = stats.passed ? .pass : .fail
+        if !stats.passed {
+            message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
+        }
     }
 }
