@@ -57,7 +57,7 @@ final class FP16AccTests: XCTestCase {
     }
 
     func testBitIdenticalToTheScalarModel() throws {
-        var rng = SplitMix(seed: 41)
+        var rng = TestRNG(seed: 41)
         for descriptor in TiledKernelTests.descriptors {
             let problem = try TiledKernelTests.problem(descriptor, bias: rng.next() % 2 == 0)
             var inputs = TiledKernelTests.randomInputs(problem, &rng)
@@ -72,7 +72,7 @@ final class FP16AccTests: XCTestCase {
     }
 
     func testFloat16ProblemsGiveTheSameBits() throws {
-        var rng = SplitMix(seed: 2)
+        var rng = TestRNG(seed: 2)
         let problem = try DeformConvProblem(validating: ProblemDescriptor(parsing: "ic8ih7oc5kh3ph1pw1dg2").geometry.arguments(dtype: .float16, bias: true))
         let inputs = TiledKernelTests.randomInputs(problem, &rng).map(Float16.init)
         XCTAssertEqual(FP16AccKernel().run(problem, inputs).map(Float.init), Self.model(problem, inputs.map(Float.init)))

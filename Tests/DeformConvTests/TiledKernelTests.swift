@@ -18,7 +18,7 @@ final class TiledKernelTests: XCTestCase {
                           Tiling(pixelsPerTile: 48, reductionRows: 30, vectorWidth: .avx2)]
 
     func testWithinTheBoundOfTheReference() throws {
-        var rng = SplitMix(seed: 17)
+        var rng = TestRNG(seed: 17)
         for descriptor in Self.descriptors {
             let problem = try Self.problem(descriptor, bias: rng.next() % 2 == 0)
             let inputs = Self.randomInputs(problem, &rng)
@@ -37,7 +37,7 @@ final class TiledKernelTests: XCTestCase {
     }
 
     func testBitIdenticalForAnyThreadCount() throws {
-        var rng = SplitMix(seed: 5)
+        var rng = TestRNG(seed: 5)
         for descriptor in Self.descriptors + ["mb2ic16ih20oc12kh3ph1pw1dg2"] {
             let problem = try Self.problem(descriptor, bias: true)
             let inputs = Self.randomInputs(problem, &rng)
@@ -55,7 +55,7 @@ final class TiledKernelTests: XCTestCase {
         guard Tiling(vectorWidth: .avx512).usesAVX512 else {
             throw XCTSkip("skipped: this CPU has no AVX-512F, only the AVX2 microkernel runs here")
         }
-        var rng = SplitMix(seed: 23)
+        var rng = TestRNG(seed: 23)
         for descriptor in Self.descriptors + ["ic64ih9oc40kh3ph1pw1g2dg4"] {
             let problem = try Self.problem(descriptor, bias: true)
             let inputs = Self.randomInputs(problem, &rng)
@@ -70,7 +70,7 @@ final class TiledKernelTests: XCTestCase {
     func testExactCaseIsBitExact() throws {
         // Integers |x| ≤ 8, |w| ≤ 4, offsets and masks multiples of 1/4, bias multiples of 1/64:
         // every intermediate is exact in Float32, so the output must equal the Float64 result.
-        var rng = SplitMix(seed: 9)
+        var rng = TestRNG(seed: 9)
         for descriptor in ["ic12ih9oc7kh3ph1pw1dg3", "mb2ic6ih5iw8oc6kh3sh2pt1pb2pl0pr1g3"] {
             let problem = try Self.problem(descriptor, bias: true)
             let inputs = DeformConvInputs<Float>(
@@ -87,7 +87,7 @@ final class TiledKernelTests: XCTestCase {
     }
 
     func testFloat16InputsRoundOnce() throws {
-        var rng = SplitMix(seed: 3)
+        var rng = TestRNG(seed: 3)
         let problem = try DeformConvProblem(validating: ProblemDescriptor(parsing: "ic8ih6oc5kh3ph1pw1dg2").geometry.arguments(dtype: .float16, bias: true))
         let inputs = Self.randomInputs(problem, &rng).map(Float16.init)
         let widened = SimdKernel().run(problem, inputs.map(Float.init)).map(Float16.init)
@@ -99,7 +99,7 @@ final class TiledKernelTests: XCTestCase {
         // A corner outside the image has weight 0; 0 × Inf would be NaN, so such inputs
         // must not be read through a zero weight. Here x holds an Inf that no tap samples.
         let problem = try Self.problem("ic2ih6oc3kh1", bias: false)
-        var rng = SplitMix(seed: 1)
+        var rng = TestRNG(seed: 1)
         var inputs = Self.randomInputs(problem, &rng)
         let plane = problem.outputHeight * problem.outputWidth
         // Every tap samples pixel (0, 0) of its channel exactly: dx = −ow, dy = −oh, mask 1.
@@ -127,7 +127,7 @@ final class TiledKernelTests: XCTestCase {
     }
 
     /// x, weight, bias in [−1, 1); offsets in [−2.5, 2.5) with a fifth of them integers; masks in [−0.5, 1).
-    static func randomInputs(_ p: DeformConvProblem, _ rng: inout SplitMix) -> DeformConvInputs<Float> {
+    static func randomInputs(_ p: DeformConvProblem, _ rng: inout TestRNG) -> DeformConvInputs<Float> {
         let plane = p.outputHeight * p.outputWidth
         let offsets = (0..<p.offsetsCount).map { index -> Float in
             let isMask = index / plane % (3 * p.offsetTaps) >= 2 * p.offsetTaps
@@ -150,17 +150,7 @@ final class TiledKernelTests: XCTestCase {
     }
 }
 
-/// A tiny deterministic generator for this file.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension TestRNG {
     mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * Float(next() >> 40) * 0x1p-24 }
-    mutating func int(_ low: Int, _ high: Int) -> Int { low + Int(next() % UInt64(high - low + 1)) }
+    mutating func int(_ low: Int, _ high: Int) -> Int { int(low...high) }
 }
