@@ -57,9 +57,11 @@ struct TiledConvolution: Sendable {
     let tiling: Tiling
     let accumulation: Accumulation
     let taps: Int
-    /// Output channels per microkernel call (and per packed weight sliver): 6 for AVX2 and
-    /// the half-rounding microkernel, 12 for AVX-512.
+    /// Output channels per microkernel call (and per packed weight sliver), and pixels per panel
+    /// block: 6×16 for AVX2 and the half-rounding microkernel, 14×32 for AVX-512 (12×16 when
+    /// the tile is not a multiple of 32 pixels).
     let mr: Int
+    let nr: Int
     let slivers: Int
     let channelsPerBlock: Int
     let blockRows: Int
@@ -70,7 +72,9 @@ struct TiledConvolution: Sendable {
         self.tiling = tiling
         self.accumulation = accumulation
         taps = problem.kernelHeight * problem.kernelWidth
-        mr = accumulation == .float32 && tiling.usesAVX512 ? 12 : Microkernel.rows
+        let wide = accumulation == .float32 && tiling.usesAVX512
+        nr = wide && tiling.pixelsPerTile % 32 == 0 ? 32 : Microkernel.columns
+        mr = wide ? (nr == 32 ? 14 : 12) : Microkernel.rows
         slivers = (problem.outputChannelsPerGroup + mr - 1) / mr
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         blockRows = channelsPerBlock * taps
@@ -190,10 +194,11 @@ struct TiledConvolution: Sendable {
                 let rows = channels * taps
                 for sliver in 0..<slivers {
                     let a = UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * mr
-                    for block in 0..<(pixels / Microkernel.columns) {
-                        let b = panel + block * blockRows * Microkernel.columns
-                        let c = accumulators + sliver * mr * pixels + block * Microkernel.columns
+                    for block in 0..<(pixels / nr) {
+                        let b = panel + block * blockRows * nr
+                        let c = accumulators + sliver * mr * pixels + block * nr
                         switch (accumulation, mr) {
+                        case (.float32, 14): microkernel14x32AVX512(rows, a, b, c, pixels)
                         case (.float32, 12): microkernel12x16AVX512(rows, a, b, c, pixels)
                         case (.float32, _): microkernel6x16(rows, a, b, c, pixels)
                         case (.float16, _): microkernel6x16RoundingToHalf(rows, a, b, c, pixels)
@@ -221,7 +226,7 @@ struct TiledConvolution: Sendable {
         let p = problem
         let pixels = plan.pixels
         let planeSize = p.height * p.width
-        let columns = Microkernel.columns
+        let columns = nr
         let (columnStep, rowStep) = (plan.columnStep, plan.rowStep)
         for local in 0..<channels {
             let c = firstChannel + local
