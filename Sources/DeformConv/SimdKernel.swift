@@ -1,10 +1,10 @@
 /// Tiled, vectorised Float32 kernel on one thread: a sampling plan per tile of
 /// pixels, bilinear samples packed into a panel in cache, and an FMA microkernel
-/// (12×16 on AVX-512 where the CPU has it, else 6×16 on AVX2; same bits either way)
+/// (14×32 on AVX-512 where the CPU has it, else 6×16 on AVX2; same bits either way)
 /// against weights packed once per call (see `TiledConvolution`).
 public struct SimdKernel: DeformConvKernel {
     public let name = "simd"
-    public let summary = "float32 tiled: sampling plan, packed panel, FMA microkernel (12×16 AVX-512 or 6×16 AVX2); one thread"
+    public let summary = "float32 tiled: sampling plan, packed panel, FMA microkernel (14×32 AVX-512 or 6×16 AVX2); one thread"
     public let accumulationUnitRoundoff = UnitRoundoff.float32
     public let samplingUnitRoundoff = UnitRoundoff.float32
     public var tiling: Tiling
