@@ -1,0 +1,86 @@
+/// C[14×32] += A[14×k] · B[k×32] on 512-bit registers: two zmm columns per row, so each
+/// broadcast weight feeds two FMAs and each k needs 16 loads for 28 FMAs (the 12×16 kernel
+/// needs 13 for 12). Used with panels of 32-pixel blocks; same FMA sequence per output
+/// element as the other microkernels. Only call it on a CPU with AVX-512F.
+@inline(never)
+public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    typealias V = SIMD16<Float>
+    let stride = 4 * ldc
+    let r0 = UnsafeMutableRawPointer(c)
+    let r1 = r0 + stride
+    let r2 = r1 + stride
+    let r3 = r2 + stride
+    let r4 = r3 + stride
+    let r5 = r4 + stride
+    let r6 = r5 + stride
+    let r7 = r6 + stride
+    let r8 = r7 + stride
+    let r9 = r8 + stride
+    let r10 = r9 + stride
+    let r11 = r10 + stride
+    let r12 = r11 + stride
+    let r13 = r12 + stride
+    var c0a = r0.loadUnaligned(as: V.self), c0b = r0.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c1a = r1.loadUnaligned(as: V.self), c1b = r1.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c2a = r2.loadUnaligned(as: V.self), c2b = r2.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c3a = r3.loadUnaligned(as: V.self), c3b = r3.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c4a = r4.loadUnaligned(as: V.self), c4b = r4.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c5a = r5.loadUnaligned(as: V.self), c5b = r5.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c6a = r6.loadUnaligned(as: V.self), c6b = r6.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c7a = r7.loadUnaligned(as: V.self), c7b = r7.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c8a = r8.loadUnaligned(as: V.self), c8b = r8.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c9a = r9.loadUnaligned(as: V.self), c9b = r9.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c10a = r10.loadUnaligned(as: V.self), c10b = r10.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c11a = r11.loadUnaligned(as: V.self), c11b = r11.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c12a = r12.loadUnaligned(as: V.self), c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c13a = r13.loadUnaligned(as: V.self), c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var pa = a, pb = UnsafeRawPointer(b)
+    for _ in 0..<k {
+        let s0 = pb.loadUnaligned(as: V.self), s1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
+        let w0 = V(repeating: pa[0])
+        c0a.addProduct(w0, s0); c0b.addProduct(w0, s1)
+        let w1 = V(repeating: pa[1])
+        c1a.addProduct(w1, s0); c1b.addProduct(w1, s1)
+        let w2 = V(repeating: pa[2])
+        c2a.addProduct(w2, s0); c2b.addProduct(w2, s1)
+        let w3 = V(repeating: pa[3])
+        c3a.addProduct(w3, s0); c3b.addProduct(w3, s1)
+        let w4 = V(repeating: pa[4])
+        c4a.addProduct(w4, s0); c4b.addProduct(w4, s1)
+        let w5 = V(repeating: pa[5])
+        c5a.addProduct(w5, s0); c5b.addProduct(w5, s1)
+        let w6 = V(repeating: pa[6])
+        c6a.addProduct(w6, s0); c6b.addProduct(w6, s1)
+        let w7 = V(repeating: pa[7])
+        c7a.addProduct(w7, s0); c7b.addProduct(w7, s1)
+        let w8 = V(repeating: pa[8])
+        c8a.addProduct(w8, s0); c8b.addProduct(w8, s1)
+        let w9 = V(repeating: pa[9])
+        c9a.addProduct(w9, s0); c9b.addProduct(w9, s1)
+        let w10 = V(repeating: pa[10])
+        c10a.addProduct(w10, s0); c10b.addProduct(w10, s1)
+        let w11 = V(repeating: pa[11])
+        c11a.addProduct(w11, s0); c11b.addProduct(w11, s1)
+        let w12 = V(repeating: pa[12])
+        c12a.addProduct(w12, s0); c12b.addProduct(w12, s1)
+        let w13 = V(repeating: pa[13])
+        c13a.addProduct(w13, s0); c13b.addProduct(w13, s1)
+        pa += 14
+        pb += 128
+    }
+    r0.storeBytes(of: c0a, as: V.self); r0.storeBytes(of: c0b, toByteOffset: 64, as: V.self)
+    r1.storeBytes(of: c1a, as: V.self); r1.storeBytes(of: c1b, toByteOffset: 64, as: V.self)
+    r2.storeBytes(of: c2a, as: V.self); r2.storeBytes(of: c2b, toByteOffset: 64, as: V.self)
+    r3.storeBytes(of: c3a, as: V.self); r3.storeBytes(of: c3b, toByteOffset: 64, as: V.self)
+    r4.storeBytes(of: c4a, as: V.self); r4.storeBytes(of: c4b, toByteOffset: 64, as: V.self)
+    r5.storeBytes(of: c5a, as: V.self); r5.storeBytes(of: c5b, toByteOffset: 64, as: V.self)
+    r6.storeBytes(of: c6a, as: V.self); r6.storeBytes(of: c6b, toByteOffset: 64, as: V.self)
+    r7.storeBytes(of: c7a, as: V.self); r7.storeBytes(of: c7b, toByteOffset: 64, as: V.self)
+    r8.storeBytes(of: c8a, as: V.self); r8.storeBytes(of: c8b, toByteOffset: 64, as: V.self)
+    r9.storeBytes(of: c9a, as: V.self); r9.storeBytes(of: c9b, toByteOffset: 64, as: V.self)
+    r10.storeBytes(of: c10a, as: V.self); r10.storeBytes(of: c10b, toByteOffset: 64, as: V.self)
+    r11.storeBytes(of: c11a, as: V.self); r11.storeBytes(of: c11b, toByteOffset: 64, as: V.self)
+    r12.storeBytes(of: c12a, as: V.self); r12.storeBytes(of: c12b, toByteOffset: 64, as: V.self)
+    r13.storeBytes(of: c13a, as: V.self); r13.storeBytes(of: c13b, toByteOffset: 64, as: V.self)
+}
