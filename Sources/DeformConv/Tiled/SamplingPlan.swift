@@ -13,8 +13,8 @@
 struct SamplingPlan {
     /// [entry][pixel], entry = offset group · kh·kw + tap.
     let indices: UnsafeMutablePointer<Int>
-    /// [entry][pixel][corner]: mask × bilinear weight, corners (row, column) = (0,0), (0,1), (1,0), (1,1),
-    /// four to a pixel so that one 16-byte load fetches them.
+    /// [entry][corner][pixel]: mask × bilinear weight, corners (row, column) = (0,0), (0,1), (1,0), (1,1),
+    /// each corner's weights contiguous so that one vector load fetches them for eight pixels.
     let weights: UnsafeMutablePointer<Float>
     let pixels: Int
     let entries: Int
@@ -56,7 +56,7 @@ struct SamplingPlan {
                 for l in 0..<pixels {
                     let pixel = firstPixel + l
                     index[l] = 0
-                    for corner in 0..<4 { weight[4 * l + corner] = 0 }
+                    for corner in 0..<4 { weight[corner * pixels + l] = 0 }
                     guard pixel < plane else { continue }
                     let (oh, ow) = (pixel / outputWidth, pixel % outputWidth)
                     let py = Float(oh * g.strideHeight - g.padTop + i * g.dilationHeight) + dyRow[pixel]
@@ -69,10 +69,10 @@ struct SamplingPlan {
                     let (column, columnWeights) = Self.fit(x0, 1 - lx, lx, size: width)
                     let mask = maskRow[pixel]
                     index[l] = row * width + column
-                    weight[4 * l] = mask * (rowWeights.0 * columnWeights.0)
-                    weight[4 * l + 1] = mask * (rowWeights.0 * columnWeights.1)
-                    weight[4 * l + 2] = mask * (rowWeights.1 * columnWeights.0)
-                    weight[4 * l + 3] = mask * (rowWeights.1 * columnWeights.1)
+                    weight[l] = mask * (rowWeights.0 * columnWeights.0)
+                    weight[pixels + l] = mask * (rowWeights.0 * columnWeights.1)
+                    weight[2 * pixels + l] = mask * (rowWeights.1 * columnWeights.0)
+                    weight[3 * pixels + l] = mask * (rowWeights.1 * columnWeights.1)
                 }
             }
         }

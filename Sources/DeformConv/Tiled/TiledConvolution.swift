@@ -140,25 +140,18 @@ struct TiledConvolution: Sendable {
         return bias.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    /// Packs weight slivers `slivers` (numbered group · slivers-per-group + sliver): 6 output
-    /// channels each, k-major ([row][6]), zero-padded past the group's last channel.
+    /// Packs weight slivers `items` (numbered group · slivers-per-group + sliver): `mr` output
+    /// channels each, k-major ([row][mr]), zero-padded past the group's last channel.
     func packWeights(_ items: Range<Int>, _ pointers: Pointers) {
         let p = problem
         let (rows, outputsPerGroup) = (p.reductionLength, p.outputChannelsPerGroup)
         for item in items {
             let (group, sliver) = (item / slivers, item % slivers)
-            let destination = pointers.packed + item * rows * mr
-            // Blocks of rows, so that the strided writes of one block stay in L1 across lanes.
-            for firstRow in stride(from: 0, to: rows, by: 64) {
-                let lastRow = min(firstRow + 64, rows)
-                for lane in 0..<mr {
-                    let o = sliver * mr + lane
-                    let source = pointers.weight + (group * outputsPerGroup + o) * rows
-                    for row in firstRow..<lastRow {
-                        destination[row * mr + lane] = o < outputsPerGroup ? source[row] : 0
-                    }
-                }
+            let source = (0..<mr).map { lane -> UnsafePointer<Float>? in
+                let o = sliver * mr + lane
+                return o < outputsPerGroup ? pointers.weight + (group * outputsPerGroup + o) * rows : nil
             }
+            packWeightSliver(source, lanes: mr, rows: rows, into: pointers.packed + item * rows * mr)
         }
     }
 
@@ -222,6 +215,9 @@ struct TiledConvolution: Sendable {
     @inline(never)
     func sampleBlock(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
                      n: Int, firstChannel: Int, channels: Int, finite: Bool) {
+        if finite && plan.columnStep == 1 {
+            return sampleBlockEightWide(plan, x, panel, n: n, firstChannel: firstChannel, channels: channels)
+        }
         let roundToHalf = accumulation == .float16
         let p = problem
         let pixels = plan.pixels
@@ -234,13 +230,13 @@ struct TiledConvolution: Sendable {
             let xc = x + (n * p.channels + c) * planeSize
             for tap in 0..<taps {
                 let index = plan.indices + (entryBase + tap) * pixels
-                let weight = UnsafeRawPointer(plan.weights + (entryBase + tap) * 4 * pixels)
+                let weight = plan.weights + (entryBase + tap) * 4 * pixels
                 let row = local * taps + tap
                 for block in 0..<(pixels / columns) {
                     let destination = panel + (block * blockRows + row) * columns
                     for lane in 0..<columns {
                         let q = block * columns + lane
-                        let w = weight.loadUnaligned(fromByteOffset: 16 * q, as: SIMD4<Float>.self)
+                        let w = SIMD4(weight[q], weight[pixels + q], weight[2 * pixels + q], weight[3 * pixels + q])
                         let corner = xc + index[q]
                         let values: SIMD4<Float>
                         if columnStep == 1 {
@@ -255,6 +251,62 @@ struct TiledConvolution: Sendable {
                         if !finite { v.replace(with: 0, where: w .== 0) }
                         let sample = (v[0] + v[1]) + (v[2] + v[3])
                         destination[lane] = roundToHalf ? Float(Float16(sample)) : sample
+                    }
+                }
+            }
+        }
+    }
+    /// `sampleBlock` for finite inputs on images at least two pixels wide, eight pixels at
+    /// a time. Each pixel's two corner pairs come from two 8-byte loads; pairs of four
+    /// pixels are split into first and second columns by one shuffle, and the plan's
+    /// per-corner weights are multiplied in as vectors. The sum is (v00·w00 + v01·w01) +
+    /// (v10·w10 + v11·w11), as in the scalar loop, so the bits are the same.
+    @inline(never)
+    func sampleBlockEightWide(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
+                              n: Int, firstChannel: Int, channels: Int) {
+        typealias V = SIMD8<Float>
+        let roundToHalf = accumulation == .float16
+        let p = problem
+        let pixels = plan.pixels
+        let planeSize = p.height * p.width
+        let columns = nr
+        let rowBytes = 4 * plan.rowStep
+        for local in 0..<channels {
+            let c = firstChannel + local
+            let entryBase = c / p.channelsPerDeformableGroup * taps
+            let xc = UnsafeRawPointer(x + (n * p.channels + c) * planeSize)
+            for tap in 0..<taps {
+                let index = plan.indices + (entryBase + tap) * pixels
+                let weight = UnsafeRawPointer(plan.weights + (entryBase + tap) * 4 * pixels)
+                let row = local * taps + tap
+                for block in 0..<(pixels / columns) {
+                    let destination = UnsafeMutableRawPointer(panel + (block * blockRows + row) * columns)
+                    for eight in stride(from: 0, to: columns, by: 8) {
+                        let q = block * columns + eight
+                        @inline(__always) func corner(_ l: Int) -> UnsafeRawPointer { xc + 4 * index[q + l] }
+                        // Four pixels' pairs in pixel order 0, 1 | 4, 5 and 2, 3 | 6, 7, so that one
+                        // in-lane shuffle of the two gives the eight pixels in order.
+                        @inline(__always) func pairs(_ byteOffset: Int, _ l0: Int, _ l1: Int, _ l2: Int, _ l3: Int) -> V {
+                            V(lowHalf: SIMD4(lowHalf: corner(l0).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self),
+                                             highHalf: corner(l1).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self)),
+                              highHalf: SIMD4(lowHalf: corner(l2).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self),
+                                              highHalf: corner(l3).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self)))
+                        }
+                        @inline(__always) func columnsOf(_ byteOffset: Int) -> (V, V) {
+                            let s = pairs(byteOffset, 0, 1, 4, 5), t = pairs(byteOffset, 2, 3, 6, 7)
+                            return (V(s[0], s[2], t[0], t[2], s[4], s[6], t[4], t[6]),
+                                    V(s[1], s[3], t[1], t[3], s[5], s[7], t[5], t[7]))
+                        }
+                        let (v00, v01) = columnsOf(0)
+                        let (v10, v11) = columnsOf(rowBytes)
+                        let w = weight + 4 * q
+                        let w00 = w.loadUnaligned(as: V.self)
+                        let w01 = w.loadUnaligned(fromByteOffset: 4 * pixels, as: V.self)
+                        let w10 = w.loadUnaligned(fromByteOffset: 8 * pixels, as: V.self)
+                        let w11 = w.loadUnaligned(fromByteOffset: 12 * pixels, as: V.self)
+                        let samples = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
+                        let stored = roundToHalf ? V(SIMD8<Float16>(samples)) : samples
+                        destination.storeBytes(of: stored, toByteOffset: 4 * eight, as: V.self)
                     }
                 }
             }

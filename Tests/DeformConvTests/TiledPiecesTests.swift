@@ -1,0 +1,72 @@
+@testable import DeformConv
+import XCTest
+
+/// The pieces of the tiled macro-kernel against element-by-element models: the
+/// weight packer's transpose and the eight-wide sampling loop.
+final class TiledPiecesTests: XCTestCase {
+    func testPackedSliverIsTheTransposeWithZeroLanes() {
+        var rng = TestRNG(seed: 41)
+        for lanes in [1, 2, 5, 6, 8, 9, 12, 14, 16] {
+            for rows in [1, 3, 7, 8, 9, 16, 17, 63] {
+                let weights = (0..<(lanes * rows)).map { _ in Float(rng.double(-4...4)) }
+                let present = (0..<lanes).map { lane in lane == 0 || rng.int(0...3) > 0 }
+                // Guard lanes around the sliver: the packer must write exactly lanes · rows values.
+                var packed = [Float](repeating: .nan, count: lanes * rows + 16)
+                weights.withUnsafeBufferPointer { w in
+                    let source = (0..<lanes).map { present[$0] ? w.baseAddress! + $0 * rows : nil }
+                    packed.withUnsafeMutableBufferPointer { packWeightSliver(source, lanes: lanes, rows: rows, into: $0.baseAddress! + 8) }
+                }
+                for row in 0..<rows {
+                    for lane in 0..<lanes {
+                        let expected = present[lane] ? weights[lane * rows + row] : 0
+                        XCTAssertEqual(packed[8 + row * lanes + lane].bitPattern, expected.bitPattern, "lanes \(lanes) rows \(rows) [\(row)][\(lane)]")
+                    }
+                }
+                XCTAssertTrue(packed[..<8].allSatisfy(\.isNaN) && packed[(8 + lanes * rows)...].allSatisfy(\.isNaN),
+                              "lanes \(lanes) rows \(rows): wrote outside the sliver")
+            }
+        }
+    }
+
+    /// Every panel value is (w00·v00 + w01·v01) + (w10·v10 + w11·v11) of the plan's
+    /// weights and the four corners at its base index, bit for bit.
+    func testEightWideSamplingFollowsTheScalarFormula() throws {
+        var rng = TestRNG(seed: 43)
+        for descriptor in ["ic3ih5oc4kh3ph1pw1", "ic8ih6oc14kh3g2dg4", "mb2ic5ih11iw9oc7kh3kw2sh2sw1pt1pb0pl2pr1dh2dw1", "ic4ih2iw2oc2kh3ph1pw1"] {
+            let problem = try TiledKernelTests.problem(descriptor, bias: false)
+            let inputs = TiledKernelTests.randomInputs(problem, &rng)
+            for accumulation in [Accumulation.float32, .float16] {
+                let tiled = TiledConvolution(problem, tiling: Tiling(pixelsPerTile: 32, reductionRows: 20), accumulation: accumulation)
+                let pixels = tiled.tiling.pixelsPerTile
+                let plan = SamplingPlan(entries: problem.deformableGroups * tiled.taps, pixels: pixels, height: problem.height, width: problem.width)
+                defer { plan.deallocate() }
+                XCTAssertEqual(plan.columnStep, 1, descriptor)
+                var panel = [Float](repeating: .nan, count: tiled.blockRows * pixels)
+                let n = problem.batch - 1, channels = min(tiled.channelsPerBlock, problem.channels)
+                inputs.offsets.withUnsafeBufferPointer { offsets in
+                    plan.build(problem, offsets: offsets.baseAddress!, n: n, groups: 0..<problem.deformableGroups, firstPixel: 0)
+                }
+                inputs.x.withUnsafeBufferPointer { x in
+                    panel.withUnsafeMutableBufferPointer {
+                        tiled.sampleBlockEightWide(plan, x.baseAddress!, $0.baseAddress!, n: n, firstChannel: 0, channels: channels)
+                    }
+                }
+                let planeSize = problem.height * problem.width
+                for c in 0..<channels {
+                    for tap in 0..<tiled.taps {
+                        let entry = c / problem.channelsPerDeformableGroup * tiled.taps + tap
+                        for q in 0..<pixels {
+                            let base = (n * problem.channels + c) * planeSize + plan.indices[entry * pixels + q]
+                            let v = [inputs.x[base], inputs.x[base + 1], inputs.x[base + plan.rowStep], inputs.x[base + plan.rowStep + 1]]
+                            let w = (0..<4).map { plan.weights[(entry * 4 + $0) * pixels + q] }
+                            var sample = (w[0] * v[0] + w[1] * v[1]) + (w[2] * v[2] + w[3] * v[3])
+                            if accumulation == .float16 { sample = Float(Float16(sample)) }
+                            let stored = panel[(q / tiled.nr * tiled.blockRows + c * tiled.taps + tap) * tiled.nr + q % tiled.nr]
+                            XCTAssertEqual(stored.bitPattern, sample.bitPattern, "\(descriptor) \(accumulation) c \(c) tap \(tap) pixel \(q)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
