@@ -257,10 +257,11 @@ struct TiledConvolution: Sendable {
         }
     }
     /// `sampleBlock` for finite inputs on images at least two pixels wide, eight pixels at
-    /// a time. Each pixel's two corner pairs come from two 8-byte loads; pairs of four
-    /// pixels are split into first and second columns by one shuffle, and the plan's
-    /// per-corner weights are multiplied in as vectors. The sum is (v00·w00 + v01·w01) +
-    /// (v10·w10 + v11·w11), as in the scalar loop, so the bits are the same.
+    /// a time. For eight pixels of one tap the eight corner addresses and the per-corner
+    /// weights are loaded once and reused for every channel of the offset group. Each
+    /// pixel's two corner pairs come from two 8-byte loads; the pairs of four pixels are
+    /// split into first and second columns by one shuffle. The sum is (v00·w00 + v01·w01)
+    /// + (v10·w10 + v11·w11), as in the scalar loop, so the bits are the same.
     @inline(never)
     func sampleBlockEightWide(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
                               n: Int, firstChannel: Int, channels: Int) {
@@ -268,48 +269,54 @@ struct TiledConvolution: Sendable {
         let roundToHalf = accumulation == .float16
         let p = problem
         let pixels = plan.pixels
-        let planeSize = p.height * p.width
+        let planeBytes = 4 * p.height * p.width
         let columns = nr
         let rowBytes = 4 * plan.rowStep
-        for local in 0..<channels {
-            let c = firstChannel + local
-            let entryBase = c / p.channelsPerDeformableGroup * taps
-            let xc = UnsafeRawPointer(x + (n * p.channels + c) * planeSize)
+        let destinationStride = 4 * taps * columns
+        var first = 0
+        while first < channels {
+            // The channels of the block that share one offset group, hence one plan entry per tap.
+            let offsetGroup = (firstChannel + first) / p.channelsPerDeformableGroup
+            let end = min(channels, (offsetGroup + 1) * p.channelsPerDeformableGroup - firstChannel)
+            let planes = UnsafeRawPointer(x + (n * p.channels + firstChannel + first) * (p.height * p.width))
             for tap in 0..<taps {
-                let index = plan.indices + (entryBase + tap) * pixels
-                let weight = UnsafeRawPointer(plan.weights + (entryBase + tap) * 4 * pixels)
-                let row = local * taps + tap
-                for block in 0..<(pixels / columns) {
-                    let destination = UnsafeMutableRawPointer(panel + (block * blockRows + row) * columns)
-                    for eight in stride(from: 0, to: columns, by: 8) {
-                        let q = block * columns + eight
-                        @inline(__always) func corner(_ l: Int) -> UnsafeRawPointer { xc + 4 * index[q + l] }
-                        // Four pixels' pairs in pixel order 0, 1 | 4, 5 and 2, 3 | 6, 7, so that one
-                        // in-lane shuffle of the two gives the eight pixels in order.
-                        @inline(__always) func pairs(_ byteOffset: Int, _ l0: Int, _ l1: Int, _ l2: Int, _ l3: Int) -> V {
-                            V(lowHalf: SIMD4(lowHalf: corner(l0).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self),
-                                             highHalf: corner(l1).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self)),
-                              highHalf: SIMD4(lowHalf: corner(l2).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self),
-                                              highHalf: corner(l3).loadUnaligned(fromByteOffset: byteOffset, as: SIMD2<Float>.self)))
+                let index = plan.indices + (offsetGroup * taps + tap) * pixels
+                let weight = UnsafeRawPointer(plan.weights + (offsetGroup * taps + tap) * 4 * pixels)
+                for q in stride(from: 0, to: pixels, by: 8) {
+                    let w = weight + 4 * q
+                    let w00 = w.loadUnaligned(as: V.self)
+                    let w01 = w.loadUnaligned(fromByteOffset: 4 * pixels, as: V.self)
+                    let w10 = w.loadUnaligned(fromByteOffset: 8 * pixels, as: V.self)
+                    let w11 = w.loadUnaligned(fromByteOffset: 12 * pixels, as: V.self)
+                    let c0 = planes + 4 * index[q], c1 = planes + 4 * index[q + 1]
+                    let c2 = planes + 4 * index[q + 2], c3 = planes + 4 * index[q + 3]
+                    let c4 = planes + 4 * index[q + 4], c5 = planes + 4 * index[q + 5]
+                    let c6 = planes + 4 * index[q + 6], c7 = planes + 4 * index[q + 7]
+                    var destination = UnsafeMutableRawPointer(panel + ((q / columns) * blockRows + first * taps + tap) * columns + q % columns)
+                    var top = 0
+                    for _ in first..<end {
+                        let bottom = top + rowBytes
+                        // Pairs of pixels 0, 1 | 4, 5 and 2, 3 | 6, 7: one in-lane shuffle of the two
+                        // then gives the eight pixels' first (and second) columns in pixel order.
+                        @inline(__always) func pair(_ c: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+                            c.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                         }
-                        @inline(__always) func columnsOf(_ byteOffset: Int) -> (V, V) {
-                            let s = pairs(byteOffset, 0, 1, 4, 5), t = pairs(byteOffset, 2, 3, 6, 7)
+                        @inline(__always) func columnsAt(_ offset: Int) -> (V, V) {
+                            let s = unsafeBitCast(SIMD4(pair(c0, offset), pair(c1, offset), pair(c4, offset), pair(c5, offset)), to: V.self)
+                            let t = unsafeBitCast(SIMD4(pair(c2, offset), pair(c3, offset), pair(c6, offset), pair(c7, offset)), to: V.self)
                             return (V(s[0], s[2], t[0], t[2], s[4], s[6], t[4], t[6]),
                                     V(s[1], s[3], t[1], t[3], s[5], s[7], t[5], t[7]))
                         }
-                        let (v00, v01) = columnsOf(0)
-                        let (v10, v11) = columnsOf(rowBytes)
-                        let w = weight + 4 * q
-                        let w00 = w.loadUnaligned(as: V.self)
-                        let w01 = w.loadUnaligned(fromByteOffset: 4 * pixels, as: V.self)
-                        let w10 = w.loadUnaligned(fromByteOffset: 8 * pixels, as: V.self)
-                        let w11 = w.loadUnaligned(fromByteOffset: 12 * pixels, as: V.self)
+                        let (v00, v01) = columnsAt(top)
+                        let (v10, v11) = columnsAt(bottom)
                         let samples = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
-                        let stored = roundToHalf ? V(SIMD8<Float16>(samples)) : samples
-                        destination.storeBytes(of: stored, toByteOffset: 4 * eight, as: V.self)
+                        destination.storeBytes(of: roundToHalf ? V(SIMD8<Float16>(samples)) : samples, as: V.self)
+                        destination += destinationStride
+                        top += planeBytes
                     }
                 }
             }
+            first = end
         }
     }
 }
