@@ -2,8 +2,13 @@
 /// broadcast weight feeds two FMAs and each k needs 16 loads for 28 FMAs (the 12×16 kernel
 /// needs 13 for 12). Used with panels of 32-pixel blocks; same FMA sequence per output
 /// element as the other microkernels. Only call it on a CPU with AVX-512F.
+///
+/// A is read where it is, the weight tensor itself: row i starts at `a + min(i, rows − 1) · lda`,
+/// and rows past the last output channel repeat it (their accumulators are never stored).
+/// Packing slivers cost an eighth of r50-c5's time and a copy of the weights; the 14 row
+/// pointers cost a few reloads from the stack per k, which the load ports absorb.
 @inline(never)
-public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     typealias V = SIMD16<Float>
     let stride = 4 * ldc
@@ -35,38 +40,43 @@ public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ b: Uns
     var c11a = r11.loadUnaligned(as: V.self), c11b = r11.loadUnaligned(fromByteOffset: 64, as: V.self)
     var c12a = r12.loadUnaligned(as: V.self), c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self)
     var c13a = r13.loadUnaligned(as: V.self), c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var pa = a, pb = UnsafeRawPointer(b)
-    for _ in 0..<k {
+    let last = rows - 1
+    let a0 = a, a1 = a + min(1, last) * lda, a2 = a + min(2, last) * lda, a3 = a + min(3, last) * lda
+    let a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda, a6 = a + min(6, last) * lda
+    let a7 = a + min(7, last) * lda, a8 = a + min(8, last) * lda, a9 = a + min(9, last) * lda
+    let a10 = a + min(10, last) * lda, a11 = a + min(11, last) * lda, a12 = a + min(12, last) * lda
+    let a13 = a + min(13, last) * lda
+    var pb = UnsafeRawPointer(b)
+    for i in 0..<k {
         let s0 = pb.loadUnaligned(as: V.self), s1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
-        let w0 = V(repeating: pa[0])
+        let w0 = V(repeating: a0[i])
         c0a.addProduct(w0, s0); c0b.addProduct(w0, s1)
-        let w1 = V(repeating: pa[1])
+        let w1 = V(repeating: a1[i])
         c1a.addProduct(w1, s0); c1b.addProduct(w1, s1)
-        let w2 = V(repeating: pa[2])
+        let w2 = V(repeating: a2[i])
         c2a.addProduct(w2, s0); c2b.addProduct(w2, s1)
-        let w3 = V(repeating: pa[3])
+        let w3 = V(repeating: a3[i])
         c3a.addProduct(w3, s0); c3b.addProduct(w3, s1)
-        let w4 = V(repeating: pa[4])
+        let w4 = V(repeating: a4[i])
         c4a.addProduct(w4, s0); c4b.addProduct(w4, s1)
-        let w5 = V(repeating: pa[5])
+        let w5 = V(repeating: a5[i])
         c5a.addProduct(w5, s0); c5b.addProduct(w5, s1)
-        let w6 = V(repeating: pa[6])
+        let w6 = V(repeating: a6[i])
         c6a.addProduct(w6, s0); c6b.addProduct(w6, s1)
-        let w7 = V(repeating: pa[7])
+        let w7 = V(repeating: a7[i])
         c7a.addProduct(w7, s0); c7b.addProduct(w7, s1)
-        let w8 = V(repeating: pa[8])
+        let w8 = V(repeating: a8[i])
         c8a.addProduct(w8, s0); c8b.addProduct(w8, s1)
-        let w9 = V(repeating: pa[9])
+        let w9 = V(repeating: a9[i])
         c9a.addProduct(w9, s0); c9b.addProduct(w9, s1)
-        let w10 = V(repeating: pa[10])
+        let w10 = V(repeating: a10[i])
         c10a.addProduct(w10, s0); c10b.addProduct(w10, s1)
-        let w11 = V(repeating: pa[11])
+        let w11 = V(repeating: a11[i])
         c11a.addProduct(w11, s0); c11b.addProduct(w11, s1)
-        let w12 = V(repeating: pa[12])
+        let w12 = V(repeating: a12[i])
         c12a.addProduct(w12, s0); c12b.addProduct(w12, s1)
-        let w13 = V(repeating: pa[13])
+        let w13 = V(repeating: a13[i])
         c13a.addProduct(w13, s0); c13b.addProduct(w13, s1)
-        pa += 14
         pb += 128
     }
     r0.storeBytes(of: c0a, as: V.self); r0.storeBytes(of: c0b, toByteOffset: 64, as: V.self)

@@ -45,13 +45,14 @@ public struct Tiling: Hashable, Sendable {
 /// The macro-kernel shared by `simd` and `threaded` (after BLIS): the output is cut
 /// into work items of (image, convolution group, tile of pixels). For each item a
 /// sampling plan is built, then for each block of channels the bilinear samples are
-/// written into a packed panel in cache and the 6×16 microkernel multiplies the
-/// packed weights by it.
+/// written into a packed panel in cache and an FMA microkernel multiplies the weights
+/// by it: packed once per call into k-major slivers for the 6×16 and 12×16 kernels,
+/// read in place by the 14×32 AVX-512 kernel.
 ///
 /// Every output element is summed by one work item in one fixed order (bias, then
 /// channels, taps inside), whatever the thread count: results are bit-identical
-/// for any number of threads. Memory beyond the packed weights is a plan, a panel
-/// and an accumulator tile per thread, independent of the image size.
+/// for any number of threads. Memory beyond the packed weights (if any) is a plan,
+/// a panel and an accumulator tile per thread, independent of the image size.
 struct TiledConvolution: Sendable {
     let problem: DeformConvProblem
     let tiling: Tiling
@@ -83,6 +84,10 @@ struct TiledConvolution: Sendable {
 
     var workItems: Int { problem.batch * problem.groups * tiles }
 
+    /// Whether the microkernel reads the weights where they are instead of from packed slivers
+    /// (the 14×32 AVX-512 kernel: measured faster without packing, see its file).
+    var readsWeightsInPlace: Bool { accumulation == .float32 && mr == 14 }
+
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
         let pixels = tiling.pixelsPerTile
@@ -92,7 +97,7 @@ struct TiledConvolution: Sendable {
     func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
         let p = problem
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * slivers * p.reductionLength * mr)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: readsWeightsInPlace ? 0 : p.groups * slivers * p.reductionLength * mr)
         defer { packed.deallocate() }
         return [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
             inputs.x.withUnsafeBufferPointer { x in
@@ -105,7 +110,7 @@ struct TiledConvolution: Sendable {
                                                     packed: packed, bias: bias, y: y.baseAddress!,
                                                     finite: x.allSatisfy(\.isFinite))
                             // Two passes, so that every thread sees all packed weights before it multiplies.
-                            Self.split(p.groups * slivers, over: threads) { packWeights($0, pointers) }
+                            if !readsWeightsInPlace { Self.split(p.groups * slivers, over: threads) { packWeights($0, pointers) } }
                             Self.split(workItems, over: threads) { process($0, pointers) }
                         }
                     }
@@ -186,15 +191,20 @@ struct TiledConvolution: Sendable {
                             finite: pointers.finite)
                 let rows = channels * taps
                 for sliver in 0..<slivers {
-                    let a = UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * mr
+                    // The sliver's weights: its first row in the weight tensor, or its packed copy.
+                    let firstOutput = group * outputsPerGroup + sliver * mr
+                    let weights = readsWeightsInPlace
+                        ? pointers.weight + firstOutput * p.reductionLength + firstBlockChannel * taps
+                        : UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * mr
+                    let liveRows = min(mr, outputsPerGroup - sliver * mr)
                     for block in 0..<(pixels / nr) {
                         let b = panel + block * blockRows * nr
                         let c = accumulators + sliver * mr * pixels + block * nr
                         switch (accumulation, mr) {
-                        case (.float32, 14): microkernel14x32AVX512(rows, a, b, c, pixels)
-                        case (.float32, 12): microkernel12x16AVX512(rows, a, b, c, pixels)
-                        case (.float32, _): microkernel6x16(rows, a, b, c, pixels)
-                        case (.float16, _): microkernel6x16RoundingToHalf(rows, a, b, c, pixels)
+                        case (.float32, 14): microkernel14x32AVX512(rows, weights, p.reductionLength, liveRows, b, c, pixels)
+                        case (.float32, 12): microkernel12x16AVX512(rows, weights, b, c, pixels)
+                        case (.float32, _): microkernel6x16(rows, weights, b, c, pixels)
+                        case (.float16, _): microkernel6x16RoundingToHalf(rows, weights, b, c, pixels)
                         }
                     }
                 }
