@@ -59,8 +59,9 @@ struct TiledConvolution: Sendable {
     let accumulation: Accumulation
     let taps: Int
     /// Output channels per microkernel call (and per packed weight sliver), and pixels per panel
-    /// block: 6×16 for AVX2 and the half-rounding microkernel, 14×32 for AVX-512 (12×16 when
-    /// the tile is not a multiple of 32 pixels).
+    /// block. AVX-512 with tiles of whole 32-pixel blocks: 14×32 (Float32) and 12×32 (Float16
+    /// rounding), both reading the weights in place. Otherwise packed slivers: 12×16 on AVX-512
+    /// for Float32, 6×16 on AVX2.
     let mr: Int
     let nr: Int
     let slivers: Int
@@ -73,9 +74,12 @@ struct TiledConvolution: Sendable {
         self.tiling = tiling
         self.accumulation = accumulation
         taps = problem.kernelHeight * problem.kernelWidth
-        let wide = accumulation == .float32 && tiling.usesAVX512
-        nr = wide && tiling.pixelsPerTile % 32 == 0 ? 32 : Microkernel.columns
-        mr = wide ? (nr == 32 ? 14 : 12) : Microkernel.rows
+        switch (accumulation, tiling.usesAVX512, tiling.pixelsPerTile % 32 == 0) {
+        case (.float32, true, true): (mr, nr) = (14, 32)
+        case (.float16, true, true): (mr, nr) = (12, 32)
+        case (.float32, true, false): (mr, nr) = (12, Microkernel.columns)
+        default: (mr, nr) = (Microkernel.rows, Microkernel.columns)
+        }
         slivers = (problem.outputChannelsPerGroup + mr - 1) / mr
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         blockRows = channelsPerBlock * taps
@@ -85,8 +89,8 @@ struct TiledConvolution: Sendable {
     var workItems: Int { problem.batch * problem.groups * tiles }
 
     /// Whether the microkernel reads the weights where they are instead of from packed slivers
-    /// (the 14×32 AVX-512 kernel: measured faster without packing, see its file).
-    var readsWeightsInPlace: Bool { accumulation == .float32 && mr == 14 }
+    /// (the 32-wide AVX-512 kernels: measured faster without packing, see their files).
+    var readsWeightsInPlace: Bool { nr == 32 }
 
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
@@ -200,11 +204,12 @@ struct TiledConvolution: Sendable {
                     for block in 0..<(pixels / nr) {
                         let b = panel + block * blockRows * nr
                         let c = accumulators + sliver * mr * pixels + block * nr
-                        switch (accumulation, mr) {
-                        case (.float32, 14): microkernel14x32AVX512(rows, weights, p.reductionLength, liveRows, b, c, pixels)
-                        case (.float32, 12): microkernel12x16AVX512(rows, weights, b, c, pixels)
-                        case (.float32, _): microkernel6x16(rows, weights, b, c, pixels)
-                        case (.float16, _): microkernel6x16RoundingToHalf(rows, weights, b, c, pixels)
+                        switch (accumulation, mr, nr) {
+                        case (.float32, 14, _): microkernel14x32AVX512(rows, weights, p.reductionLength, liveRows, b, c, pixels)
+                        case (.float32, 12, _): microkernel12x16AVX512(rows, weights, b, c, pixels)
+                        case (.float32, _, _): microkernel6x16(rows, weights, b, c, pixels)
+                        case (.float16, _, 32): microkernel12x32RoundingToHalfAVX512(rows, weights, p.reductionLength, liveRows, b, c, pixels)
+                        case (.float16, _, _): microkernel6x16RoundingToHalf(rows, weights, b, c, pixels)
                         }
                     }
                 }
