@@ -64,8 +64,8 @@ public enum PerformanceReport {
             out += " (\(m.peakMethod ?? "measured at start"))\n"
         }
         if m.hasAVX512 {
-            out += "- This CPU has AVX-512F: simd and threaded multiply with their 12×16 AVX-512 microkernel (chosen at run time; "
-                + "the 6×16 AVX2 one elsewhere, with bit-identical results); fp16acc stays on AVX2 and F16C\n"
+            out += "- This CPU has AVX-512F: simd and threaded multiply with their 14×32 AVX-512 microkernel and fp16acc with its 12×32 one "
+                + "(chosen at run time; 6×16 on AVX2 and F16C elsewhere, with bit-identical results)\n"
         }
         if let s = report.settings {
             out += "- Timing: \(s.warmupRuns) warm-up run\(s.warmupRuns == 1 ? "" : "s"), then up to \(s.runs) timed runs "

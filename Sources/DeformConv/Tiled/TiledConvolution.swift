@@ -223,10 +223,14 @@ struct TiledConvolution: Sendable {
     }
 
     /// Samples `channels` channels from `firstChannel` into the panel, laid out
-    /// [pixel block][row][16] with row = channel · kh·kw + tap, so that the
+    /// [pixel block][row][nr] with row = channel · kh·kw + tap, so that the
     /// microkernel reads each pixel block's rows contiguously. With `.float16`
     /// accumulation each sample is rounded to Float16, as a framework that stores
     /// the deformed feature map in half precision does.
+    ///
+    /// Finite inputs on images at least two pixels wide (nearly every call) take the
+    /// eight-wide loop; this one pixel at a time handles the rest: one-pixel-wide
+    /// images, and non-finite inputs, where a corner of weight 0 must give 0, not 0 × Inf.
     @inline(never)
     func sampleBlock(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
                      n: Int, firstChannel: Int, channels: Int, finite: Bool) {
