@@ -329,7 +329,7 @@ struct TiledConvolution: Sendable {
                         let (v00, v01) = columnsAt(top)
                         let (v10, v11) = columnsAt(bottom)
                         let samples = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
-                        destination.storeBytes(of: roundToHalf ? V(SIMD8<Float16>(samples)) : samples, as: V.self)
+                        destination.storeBytes(of: roundToHalf ? roundedToHalf(samples) : samples, as: V.self)
                         destination += destinationStride
                         top += planeBytes
                     }
