@@ -31,13 +31,30 @@ public struct FP16AccKernel: DeformConvKernel {
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
         let half = { (value: Float) in Float(Float16(value)) }
-        var halves = DeformConvInputs(x: inputs.x.map(half), weight: inputs.weight.map(half),
+        var halves = DeformConvInputs(x: Self.roundedToHalf(inputs.x), weight: Self.roundedToHalf(inputs.weight),
                                       offsets: inputs.offsets, bias: inputs.bias?.map(half))
         let plane = problem.outputHeight * problem.outputWidth
         for index in halves.offsets.indices where index / plane % (3 * problem.offsetTaps) >= 2 * problem.offsetTaps {
             halves.offsets[index] = half(halves.offsets[index])
         }
         return TiledConvolution(problem, tiling: tiling, accumulation: .float16).run(halves, threads: 1)
+    }
+
+    /// `values` rounded to Float16, eight at a time through F16C: on r50-c5 a lane-by-lane map
+    /// of the 2.4 million weights took a sixth as long as the convolution on AVX2.
+    static func roundedToHalf(_ values: [Float]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: values.count) { rounded, initialized in
+            values.withUnsafeBufferPointer { source in
+                let whole = source.count - source.count % 8
+                let from = UnsafeRawPointer(source.baseAddress), to = UnsafeMutableRawPointer(rounded.baseAddress)
+                for i in stride(from: 0, to: whole, by: 8) {
+                    to!.storeBytes(of: DeformConv.roundedToHalf(from!.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)),
+                                   toByteOffset: 4 * i, as: SIMD8<Float>.self)
+                }
+                for i in whole..<source.count { rounded[i] = Float(Float16(source[i])) }
+            }
+            initialized = values.count
+        }
     }
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
