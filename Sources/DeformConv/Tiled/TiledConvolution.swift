@@ -47,7 +47,7 @@ public struct Tiling: Hashable, Sendable {
 /// sampling plan is built, then for each block of channels the bilinear samples are
 /// written into a packed panel in cache and an FMA microkernel multiplies the weights
 /// by it: packed once per call into k-major slivers for the 6×16 and 12×16 kernels,
-/// read in place by the 14×32 AVX-512 kernel.
+/// read in place by the 32-pixel-wide AVX-512 kernels (14×32, and 12×32 for `fp16acc`).
 ///
 /// Every output element is summed by one work item in one fixed order (bias, then
 /// channels, taps inside), whatever the thread count: results are bit-identical
