@@ -47,6 +47,7 @@ public enum PerformanceReport {
         }
 
         out += ratioSection(report)
+        out += againstSimdSection(report)
         out += skippedSection(report)
         if !report.notes.isEmpty {
             out += "\n## Notes\n\n" + report.notes.map { "- \($0)\n" }.joined()
@@ -108,6 +109,36 @@ public enum PerformanceReport {
                 values.isEmpty ? "–" : "**\(speedup(exp(values.reduce(0, +) / Double(values.count))))** (\(values.count) shape\(values.count == 1 ? "" : "s"))"
             }.joined(separator: " | ") + " |\n"
         }
+        return out
+    }
+
+    /// Each other dcn kernel's time over simd's, the yardstick of issue targets such as
+    /// "fp16acc within 4× of simd's time".
+    private static func againstSimdSection(_ report: BenchReport) -> String {
+        let yardstick = "simd"
+        let others = report.kernels.filter { kernel in
+            kernel != yardstick && report.results.contains { $0.kernel == kernel && !$0.isPeer }
+        }
+        guard report.results.contains(where: { $0.kernel == yardstick && !$0.isPeer }), !others.isEmpty else { return "" }
+        var out = "\n## dcn kernels against \(yardstick)\n\n"
+        out += "Time relative to \(yardstick) = the kernel's median time / \(yardstick)'s median time on the same shape: "
+            + "below 1 the kernel is faster. threaded's figure shows what its threads gain, fp16acc's what rounding "
+            + "every update to half costs.\n\n"
+        out += "| shape | " + others.map { "\($0) (\(threadsLabel(report, kernel: $0)))" }.joined(separator: " | ") + " |\n"
+        out += "|---|" + String(repeating: "---:|", count: others.count) + "\n"
+        var logs = Array(repeating: [Double](), count: others.count)
+        for shape in report.shapes {
+            out += "| \(label(shape)) | "
+            out += others.enumerated().map { index, kernel in
+                guard let base = result(report, shape, yardstick), let mine = result(report, shape, kernel) else { return "–" }
+                let ratio = mine.medianMs / base.medianMs
+                logs[index].append(log(ratio))
+                return speedup(ratio)
+            }.joined(separator: " | ") + " |\n"
+        }
+        out += "| **geometric mean** | " + logs.map { values in
+            values.isEmpty ? "–" : "**\(speedup(exp(values.reduce(0, +) / Double(values.count))))**"
+        }.joined(separator: " | ") + " |\n"
         return out
     }
 

@@ -180,6 +180,27 @@ final class BenchTests: XCTestCase {
         }
     }
 
+    /// fp16acc's issue target is read off this table: time over simd's, per shape and as a geometric mean.
+    func testOtherKernelsAreShownAgainstSimd() {
+        let machine = MachineInfo.current(threads: 2)
+        func row(_ shape: String, _ kernel: String, _ ms: Double) -> BenchResult {
+            BenchResult(shape: shape, kernel: kernel, threads: kernel == "threaded" ? 2 : 1, medianMs: ms, minMs: ms, gflops: 1 / ms)
+        }
+        let report = BenchReport(machine: machine, results: [
+            row("a:ic8ih8oc8kh3", "simd", 2), row("a:ic8ih8oc8kh3", "threaded", 1), row("a:ic8ih8oc8kh3", "fp16acc", 6),
+            row("b:ic8ih9oc8kh3", "simd", 4), row("b:ic8ih9oc8kh3", "threaded", 2.6), row("b:ic8ih9oc8kh3", "fp16acc", 12),
+        ])
+        let markdown = PerformanceReport.markdown(report)
+        XCTAssertTrue(markdown.contains("## dcn kernels against simd"), markdown)
+        XCTAssertTrue(markdown.contains("| a | 0.50× | 3.00× |"), markdown)
+        XCTAssertTrue(markdown.contains("| b | 0.65× | 3.00× |"), markdown)
+        // Geometric mean of 0.5 and 0.65 is 0.570; of 3 and 3 is 3.
+        XCTAssertTrue(markdown.contains("| **geometric mean** | **0.57×** | **3.00×** |"), markdown)
+
+        let simdOnly = BenchReport(machine: machine, results: [row("a:ic8ih8oc8kh3", "simd", 2)])
+        XCTAssertFalse(PerformanceReport.markdown(simdOnly).contains("against simd"))
+    }
+
     func testMachinePeakIsMeasured() {
         let machine = MachineInfo.current(threads: 2).measuringPeak(seconds: 0.005, repetitions: 1)
         XCTAssertGreaterThan(machine.peakGflopsOneThread ?? 0, 0.1)
