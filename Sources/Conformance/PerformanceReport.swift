@@ -93,21 +93,10 @@ public enum PerformanceReport {
             + "The geometric mean is over the shapes both ran.\n"
         for kernel in ours {
             out += "\n### \(kernel) (\(threadsLabel(report, kernel: kernel)))\n\n"
-            out += "| shape | " + peers.map { "vs \($0) (\(threadsLabel(report, kernel: $0)))" }.joined(separator: " | ") + " |\n"
-            out += "|---|" + String(repeating: "---:|", count: peers.count) + "\n"
-            var logs = Array(repeating: [Double](), count: peers.count)
-            for shape in report.shapes {
-                out += "| \(label(shape)) | "
-                out += peers.enumerated().map { index, peer in
-                    guard let mine = result(report, shape, kernel), let theirs = result(report, shape, peer) else { return "–" }
-                    let ratio = theirs.medianMs / mine.medianMs
-                    logs[index].append(log(ratio))
-                    return speedup(ratio)
-                }.joined(separator: " | ") + " |\n"
+            out += ratioTable(report, columns: peers, header: { "vs \($0) (\(threadsLabel(report, kernel: $0)))" }) { shape, peer in
+                guard let mine = result(report, shape, kernel), let theirs = result(report, shape, peer) else { return nil }
+                return theirs.medianMs / mine.medianMs
             }
-            out += "| **geometric mean** | " + logs.map { values in
-                values.isEmpty ? "–" : "**\(speedup(exp(values.reduce(0, +) / Double(values.count))))** (\(values.count) shape\(values.count == 1 ? "" : "s"))"
-            }.joined(separator: " | ") + " |\n"
         }
         return out
     }
@@ -124,20 +113,29 @@ public enum PerformanceReport {
         out += "Time relative to \(yardstick) = the kernel's median time / \(yardstick)'s median time on the same shape: "
             + "below 1 the kernel is faster. threaded's figure shows what its threads gain, fp16acc's what rounding "
             + "every update to half costs.\n\n"
-        out += "| shape | " + others.map { "\($0) (\(threadsLabel(report, kernel: $0)))" }.joined(separator: " | ") + " |\n"
-        out += "|---|" + String(repeating: "---:|", count: others.count) + "\n"
-        var logs = Array(repeating: [Double](), count: others.count)
+        out += ratioTable(report, columns: others, header: { "\($0) (\(threadsLabel(report, kernel: $0)))" }) { shape, kernel in
+            guard let base = result(report, shape, yardstick), let mine = result(report, shape, kernel) else { return nil }
+            return mine.medianMs / base.medianMs
+        }
+        return out
+    }
+
+    /// Rows of `ratio(shape, column)` per shape ("–" where it is nil), closed by each column's
+    /// geometric mean over the shapes that have a ratio.
+    private static func ratioTable(_ report: BenchReport, columns: [String], header: (String) -> String,
+                                   ratio: (_ shape: String, _ column: String) -> Double?) -> String {
+        var out = "| shape | " + columns.map(header).joined(separator: " | ") + " |\n"
+        out += "|---|" + String(repeating: "---:|", count: columns.count) + "\n"
+        var logs = Array(repeating: [Double](), count: columns.count)
         for shape in report.shapes {
-            out += "| \(label(shape)) | "
-            out += others.enumerated().map { index, kernel in
-                guard let base = result(report, shape, yardstick), let mine = result(report, shape, kernel) else { return "–" }
-                let ratio = mine.medianMs / base.medianMs
-                logs[index].append(log(ratio))
-                return speedup(ratio)
+            out += "| \(label(shape)) | " + columns.enumerated().map { index, column in
+                guard let value = ratio(shape, column) else { return "–" }
+                logs[index].append(log(value))
+                return speedup(value)
             }.joined(separator: " | ") + " |\n"
         }
         out += "| **geometric mean** | " + logs.map { values in
-            values.isEmpty ? "–" : "**\(speedup(exp(values.reduce(0, +) / Double(values.count))))**"
+            values.isEmpty ? "–" : "**\(speedup(exp(values.reduce(0, +) / Double(values.count))))** (\(values.count) shape\(values.count == 1 ? "" : "s"))"
         }.joined(separator: " | ") + " |\n"
         return out
     }

@@ -195,7 +195,7 @@ final class BenchTests: XCTestCase {
         XCTAssertTrue(markdown.contains("| a | 0.50× | 3.00× |"), markdown)
         XCTAssertTrue(markdown.contains("| b | 0.65× | 3.00× |"), markdown)
         // Geometric mean of 0.5 and 0.65 is 0.570; of 3 and 3 is 3.
-        XCTAssertTrue(markdown.contains("| **geometric mean** | **0.57×** | **3.00×** |"), markdown)
+        XCTAssertTrue(markdown.contains("| **geometric mean** | **0.57×** (2 shapes) | **3.00×** (2 shapes) |"), markdown)
 
         let simdOnly = BenchReport(machine: machine, results: [row("a:ic8ih8oc8kh3", "simd", 2)])
         XCTAssertFalse(PerformanceReport.markdown(simdOnly).contains("against simd"))
