@@ -41,7 +41,7 @@ public struct FP16AccKernel: DeformConvKernel {
     }
 
     /// `values` rounded to Float16, eight at a time through F16C: on r50-c5 a lane-by-lane map
-    /// of the 2.4 million weights took a sixth as long as the convolution on AVX2.
+    /// of the 2.4 million weights took 6% of the call on AVX2.
     static func roundedToHalf(_ values: [Float]) -> [Float] {
         [Float](unsafeUninitializedCapacity: values.count) { rounded, initialized in
             values.withUnsafeBufferPointer { source in
