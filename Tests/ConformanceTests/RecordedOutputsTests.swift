@@ -112,6 +112,25 @@ final class RecordedOutputsTests: XCTestCase {
         }
     }
 
+    /// A run the kernel reports as failed is recorded as a KernelFailure error, not as an output,
+    /// and replays as a failed case; the other cases are recorded as usual.
+    func testRecordedRunFailuresReplayAsFailedCases() throws {
+        let folder = try temporaryFolder(self)
+        let clean = try OutputsRecorder(kernel: NaiveKernel()).record(golden: defaultSuitePath, to: folder + "/naive.h5", producer: "test")
+        let path = folder + "/failing.h5"
+        let summary = try OutputsRecorder(kernel: FailingOnFloat16()).record(golden: defaultSuitePath, to: path, producer: "test")
+        let failures = summary.errors - clean.errors
+        XCTAssertGreaterThan(failures, 0, "the suite has valid float16 cases")
+        XCTAssertEqual(summary.outputs, clean.outputs - failures)
+
+        let recorded = try XCTUnwrap(ExternalKernels.resolve("outputs:" + path))
+        let replayed = Verifier(kernels: [recorded]).run(files: [defaultSuitePath])
+        let failed = replayed.results.filter { $0.status != .pass }
+        XCTAssertEqual(failed.count, failures)
+        XCTAssertTrue(failed.allSatisfy { $0.dtype == "float16" && ($0.message ?? "").contains("KernelFailure") },
+                      "\(failed.map { "\($0.caseName): \($0.message ?? "")" })")
+    }
+
     /// Wrong shape, wrong class, wrong code, an accepted bad call and a missing case each fail the
     /// case with a message that says so; the other cases are still scored.
     func testBadOutputsAreFailedCasesWithClearMessages() throws {
@@ -198,5 +217,28 @@ final class RecordedOutputsTests: XCTestCase {
         XCTAssertEqual(parsed.options["u_acc"].flatMap(Double.init), 0x1p-11)
         XCTAssertNil(ExternalKernels.parse("simd"))
         XCTAssertNotNil(ExternalKernels.parse("framework"))
+    }
+}
+
+/// naive, except that every float16 run fails (as a plugin's nonzero status does).
+private final class FailingOnFloat16: FallibleKernel, @unchecked Sendable {
+    let name = "failing-on-float16"
+    let summary = "naive; float16 runs report a failure"
+    let accumulationUnitRoundoff = UnitRoundoff.float32
+    let samplingUnitRoundoff = UnitRoundoff.float32
+    private var failure: String?
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        NaiveKernel().run(problem, inputs)
+    }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        failure = "float16 is not supported"
+        return [Float16](repeating: 0, count: problem.outputCount)
+    }
+
+    func takeRunFailure() -> String? {
+        defer { failure = nil }
+        return failure
     }
 }
