@@ -1,4 +1,5 @@
 import DeformConv
+import HDF5
 import Foundation
 
 /// `dcn run`: one kernel's result for every case of a golden file, written as an outputs file
@@ -56,26 +57,21 @@ public struct OutputsRecorder: Sendable {
                 summary.errors += 1
                 continue
             }
+            // The kernel's output, or the failure it reported instead of one.
+            func record<T: HDF5Element>(_ y: [T]) throws {
+                if let failure = (kernel as? any FallibleKernel)?.takeRunFailure() {
+                    try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
+                    summary.errors += 1
+                } else {
+                    try writer.writeOutput(name, shape: problem.outputShape, values: y)
+                    summary.outputs += 1
+                }
+            }
             do {
                 switch problem.dtype {
-                case .float16:
-                    let y = kernel.run(problem, try reader.inputs(of: name, problem: problem, as: Float16.self))
-                    if let failure = (kernel as? any FallibleKernel)?.takeRunFailure() {
-                        try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
-                        summary.errors += 1
-                        continue
-                    }
-                    try writer.writeOutput(name, shape: problem.outputShape, values: y)
-                default:
-                    let y = kernel.run(problem, try reader.inputs(of: name, problem: problem, as: Float.self))
-                    if let failure = (kernel as? any FallibleKernel)?.takeRunFailure() {
-                        try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
-                        summary.errors += 1
-                        continue
-                    }
-                    try writer.writeOutput(name, shape: problem.outputShape, values: y)
+                case .float16: try record(kernel.run(problem, try reader.inputs(of: name, problem: problem, as: Float16.self)))
+                default: try record(kernel.run(problem, try reader.inputs(of: name, problem: problem, as: Float.self)))
                 }
-                summary.outputs += 1
             } catch let error as OutputsFileError {
                 throw error
             } catch {
