@@ -92,7 +92,8 @@ public struct FP16Study: Sendable {
                         let relative = error / scale
                         squares[a] += relative * relative
                         maxima[a] = max(maxima[a], relative)
-                        let bound = tolerance.bound(y: reference.y[i], yAbs: reference.yAbs[i], yPos: reference.yPos[i])
+                        let bound = tolerance.bound(y: reference.y[i], yAbs: reference.yAbs[i], yPos: reference.yPos[i],
+                                                    yTiny: reference.yTiny[i]).total
                         infinite[a] = infinite[a] || bound.isInfinite
                         if error > 0 { ratios[a] = max(ratios[a], error / bound) }
                     }

@@ -17,7 +17,7 @@ public struct FuzzProblem: Sendable {
     public var descriptor: String
     /// dtype, bias and the drawing styles, e.g. "float16 bias values=uniform offsets=boundary masks=signed".
     public var styles: String
-    /// The case as a golden file stores it (y, y_abs, y_pos from the reference for valid problems).
+    /// The case as a golden file stores it (y and its magnitudes from the reference for valid problems).
     public var golden: GoldenCase
 
     /// One line that identifies the problem for a person.

@@ -84,12 +84,29 @@ public struct GoldenOutput: Sendable {
     public var y: [Double]
     public var yAbs: [Double]?
     public var yPos: [Double]?
+    public var yTiny: [Double]?
 
-    public init(shape: [Int], y: [Double], yAbs: [Double]? = nil, yPos: [Double]? = nil) {
+    public init(shape: [Int], y: [Double], yAbs: [Double]? = nil, yPos: [Double]? = nil, yTiny: [Double]? = nil) {
         self.shape = shape
         self.y = y
         self.yAbs = yAbs
         self.yPos = yPos
+        self.yTiny = yTiny
+    }
+
+    /// The golden output the float64 reference gives, with all its magnitudes.
+    public init(shape: [Int], reference: ReferenceOutput) {
+        self.init(shape: shape, y: reference.y, yAbs: reference.yAbs, yPos: reference.yPos, yTiny: reference.yTiny)
+    }
+
+    /// Whether every magnitude the bound needs is present.
+    public var hasMagnitudes: Bool { yAbs != nil && yPos != nil && yTiny != nil }
+
+    /// The magnitudes the file lacks, taken from the reference's evaluation of the same inputs.
+    public mutating func fillMagnitudes(from reference: ReferenceOutput) {
+        yAbs = yAbs ?? reference.yAbs
+        yPos = yPos ?? reference.yPos
+        yTiny = yTiny ?? reference.yTiny
     }
 }
 

@@ -190,7 +190,7 @@ public final class GoldenFileReader {
             bias: problem.hasBias ? try read("bias", count: problem.outputChannels) : nil)
     }
 
-    /// The golden output of a validated case; y_abs and y_pos when the file has them.
+    /// The golden output of a validated case; y_abs, y_pos and y_tiny when the file has them.
     public func output(of name: String, problem: DeformConvProblem) throws(GoldenFileError) -> GoldenOutput {
         let group = try open(name)
         func read(_ field: String) throws(GoldenFileError) -> [Double]? {
@@ -217,7 +217,7 @@ public final class GoldenFileReader {
         guard let y = try read("y") else {
             throw GoldenFileError(file: path, caseName: name, field: "y", message: "required dataset is missing")
         }
-        return GoldenOutput(shape: problem.outputShape, y: y, yAbs: try read("y_abs"), yPos: try read("y_pos"))
+        return GoldenOutput(shape: problem.outputShape, y: y, yAbs: try read("y_abs"), yPos: try read("y_pos"), yTiny: try read("y_tiny"))
     }
 
     private func open(_ name: String) throws(GoldenFileError) -> Group {
@@ -314,7 +314,7 @@ public final class GoldenFileWriter {
                 try write(tensor, as: name, in: group)
             }
             if let output = golden.output {
-                for (name, values) in [("y", output.y), ("y_abs", output.yAbs), ("y_pos", output.yPos)] {
+                for (name, values) in [("y", output.y), ("y_abs", output.yAbs), ("y_pos", output.yPos), ("y_tiny", output.yTiny)] {
                     guard let values else { continue }
                     try write(StoredTensor(shape: output.shape, data: .float64(values)), as: name, in: group)
                 }

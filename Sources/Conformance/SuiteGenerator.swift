@@ -88,7 +88,7 @@ public struct SuiteGenerator: Sendable {
                 offsets: store(inputs.offsets, [problem.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth]),
                 bias: inputs.bias.map { store($0, [problem.outputChannels]) },
                 expect: .ok,
-                output: GoldenOutput(shape: problem.outputShape, y: reference.y, yAbs: reference.yAbs, yPos: reference.yPos))
+                output: GoldenOutput(shape: problem.outputShape, reference: reference))
             return (golden, attempt)
         }
         throw SuiteError(message: "case '\(recipe.name)': every one of \(Self.maxAttempts) draws was weak (more than half the outputs equal the bias)")

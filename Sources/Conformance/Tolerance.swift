@@ -4,9 +4,10 @@ import DeformConv
 ///
 /// For each element,
 ///
-///     |y_kernel − y| ≤ γ_{R+8}(u_acc)·y_abs + 8·u_s·y_abs + 2·u_s·y_pos + ½·ulp_out(y)
+///     |y_kernel − y| ≤ γ_{R+8}(u_acc)·y_abs + 8·u_s·y_abs + 2·u_s·y_pos + 2·η·y_tiny + ½·ulp_out(y)
 ///
-/// with γ_n(u) = n·u/(1 − n·u) (Higham, ch. 3) and R = (C/groups)·kh·kw + 1.
+/// with γ_n(u) = n·u/(1 − n·u) (Higham, ch. 3), R = (C/groups)·kh·kw + 1, and η half the
+/// smallest subnormal of the kernel's working precision (the gradual-underflow term).
 /// Exact cases hold a kernel with Float32 (or finer) arithmetic to a bound of zero.
 public struct Tolerance: Sendable {
     public var accumulationUnitRoundoff: Double
@@ -55,16 +56,31 @@ public struct Tolerance: Sendable {
         return Double(sign: .plus, exponent: exponent - mantissaBits, significand: 1)
     }
 
-    /// The allowed absolute error for one element.
-    public func bound(y: Double, yAbs: Double, yPos: Double) -> Double {
+    /// η: half the smallest subnormal of the working precision, the coarser of u_acc's and u_s's
+    /// (2⁻²⁵ for half, 2⁻¹⁵⁰ for single, 2⁻¹⁰⁷⁵ for double). A unit coarser than half's (bfloat16's
+    /// 2⁻⁸, say) is given half's η: bfloat16 has single's exponent range, so that is the larger, safe side.
+    public var underflowUnit: Double {
+        let u = max(accumulationUnitRoundoff, samplingUnitRoundoff)
+        return if u >= UnitRoundoff.float16 {
+            0.5 * Double(Float16.leastNonzeroMagnitude)
+        } else if u >= UnitRoundoff.float32 {
+            0.5 * Double(Float.leastNonzeroMagnitude)
+        } else {
+            0.5 * Double.leastNonzeroMagnitude
+        }
+    }
+
+    /// The allowed absolute error for one element, and the same bound without the underflow term
+    /// 2·η·y_tiny, so that a report can tell the elements that term decides.
+    public func bound(y: Double, yAbs: Double, yPos: Double, yTiny: Double) -> (total: Double, withoutUnderflow: Double) {
         let isExactForKernel = exact && outputType == .float32
             && accumulationUnitRoundoff <= UnitRoundoff.float32 && samplingUnitRoundoff <= UnitRoundoff.float32
-        if isExactForKernel { return 0 }
+        if isExactForKernel { return (0, 0) }
         let us = samplingUnitRoundoff
         var bound = Self.gamma(reductionLength + 8, accumulationUnitRoundoff) * yAbs + 8 * us * yAbs + 2 * us * yPos
         bound += 0.5 * Self.ulp(of: y, in: outputType)
         if let storedType { bound += 0.5 * Self.ulp(of: y, in: storedType) }
-        return bound
+        return (bound + 2 * underflowUnit * yTiny, bound)
     }
 }
 
@@ -98,6 +114,9 @@ public struct AccuracyStats: Codable, Sendable, Equatable {
     public var worst: ElementReport?
     /// For Float16 outputs: how many elements are off by 0, ≤½, ≤1, ≤2 and >2 ulps of Float16.
     public var ulpHistogram: [String: Int]?
+    /// Elements within the bound only because of its gradual-underflow term 2·η·y_tiny (SPEC section 3);
+    /// optional so that reports written before the term still decode.
+    public var passedByUnderflowTerm: Int?
 
     public static let keptFailures = 10
     public static let ulpBuckets: [(String, Double)] = [("0", 0), ("<=0.5", 0.5), ("<=1", 1), ("<=2", 2), (">2", .infinity)]
@@ -105,9 +124,11 @@ public struct AccuracyStats: Codable, Sendable, Equatable {
     public var passed: Bool { failedElements == 0 && !worstRatio.isNaN }
 
     /// Compares `got` with `expected` under `tolerance`; the arrays are NCHW of `shape`.
-    public init(got: [Double], expected: [Double], yAbs: [Double], yPos: [Double], shape: [Int], tolerance: Tolerance) {
-        precondition(got.count == expected.count && yAbs.count == expected.count && yPos.count == expected.count)
+    public init(got: [Double], expected: [Double], yAbs: [Double], yPos: [Double], yTiny: [Double], shape: [Int], tolerance: Tolerance) {
+        precondition(got.count == expected.count && yAbs.count == expected.count && yPos.count == expected.count
+                     && yTiny.count == expected.count)
         elements = got.count
+        var underflowDecided = 0
         var relSquares = 0.0, relCount = 0
         var histogram = tolerance.outputType == .float16 ? Dictionary(uniqueKeysWithValues: Self.ulpBuckets.map { ($0.0, 0) }) : nil
         func report(_ index: Int, _ bound: Double, _ ratio: Double) -> ElementReport {
@@ -118,8 +139,9 @@ public struct AccuracyStats: Codable, Sendable, Equatable {
         for index in got.indices {
             let error = abs(got[index] - expected[index])
             maxAbsExpected = max(maxAbsExpected, abs(expected[index]))
-            let bound = tolerance.bound(y: expected[index], yAbs: yAbs[index], yPos: yPos[index])
+            let (bound, withoutUnderflow) = tolerance.bound(y: expected[index], yAbs: yAbs[index], yPos: yPos[index], yTiny: yTiny[index])
             let ratio = error == 0 ? 0 : error / bound
+            if error <= bound && error > withoutUnderflow { underflowDecided += 1 }
             maxAbsError = error.isNaN ? .nan : max(maxAbsError, error)
             if expected[index] != 0 {
                 let relative = error / abs(expected[index])
@@ -145,6 +167,7 @@ public struct AccuracyStats: Codable, Sendable, Equatable {
         worstRatio = worst?.ratio ?? 0
         rmsRelError = relCount > 0 ? (relSquares / Double(relCount)).squareRoot() : 0
         ulpHistogram = histogram
+        passedByUnderflowTerm = underflowDecided
     }
 
     /// NaN ranks worst of all, then larger ratios.

@@ -314,7 +314,7 @@ struct CaseData {
         self.limits = limits
     }
 
-    /// The golden output (with y_abs and y_pos, computed by the reference when the file lacks them) and the inputs.
+    /// The golden output (with y_abs, y_pos and y_tiny, computed by the reference when the file lacks them) and the inputs.
     mutating func load(_ problem: DeformConvProblem) throws -> (GoldenOutput, Inputs) {
         if let cached { return cached }
         let name = header.name
@@ -331,10 +331,8 @@ struct CaseData {
             inputs = .float32(values)
             widened = values.map(Double.init)
         }
-        if golden.yAbs == nil || golden.yPos == nil {
-            let reference = ReferenceKernel().evaluate(problem, widened)
-            golden.yAbs = golden.yAbs ?? reference.yAbs
-            golden.yPos = golden.yPos ?? reference.yPos
+        if !golden.hasMagnitudes {
+            golden.fillMagnitudes(from: ReferenceKernel().evaluate(problem, widened))
         }
         weak = SuiteGenerator.isWeak(golden.y, widened.bias, problem)
         cached = (golden, inputs)
@@ -347,7 +345,7 @@ extension CaseResult {
     mutating func score(_ output: [Double], against golden: GoldenOutput, problem: DeformConvProblem, header: CaseHeader,
                         kernel: any DeformConvKernel, weak: Bool?) {
         let tolerance = Tolerance(kernel: kernel, problem: problem, storedType: header.outputType, exact: header.isExact)
-        let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!,
+        let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!, yTiny: golden.yTiny!,
                                   shape: problem.outputShape, tolerance: tolerance)
         accuracy = stats
         ratio = stats.worstRatio

@@ -1,5 +1,5 @@
-/// The exact output of a problem in Float64, with the two magnitudes SPEC
-/// section 3 builds its error bound from.
+/// The exact output of a problem in Float64, with the magnitudes SPEC section 3
+/// builds its error bound from.
 public struct ReferenceOutput: Sendable {
     /// y, NCHW (N, Co, Ho, Wo).
     public var y: [Double]
@@ -7,6 +7,10 @@ public struct ReferenceOutput: Sendable {
     public var yAbs: [Double]
     /// y_pos = Σ |w|·|m|·(|py|·|∂B/∂py| + |px|·|∂B/∂px|): what rounding the sampling position can cost.
     public var yPos: [Double]
+    /// y_tiny = R + 1 + Σ |w|·(1 + |m| + |B|) + Σ |m·B| over the taps inside the window: how many
+    /// roundings into the subnormal range a half-precision kernel can make, each weighted by what
+    /// multiplies it (SPEC section 3, gradual underflow).
+    public var yTiny: [Double]
 }
 
 /// The golden implementation: SPEC section 1's formulas evaluated in Float64.
@@ -30,7 +34,7 @@ public struct ReferenceKernel: DeformConvKernel {
         evaluate(problem, inputs.map(Double.init)).y.map(Float16.init)
     }
 
-    /// y, y_abs and y_pos of a problem on inputs given (or widened to) Float64.
+    /// y, y_abs, y_pos and y_tiny of a problem on inputs given (or widened to) Float64.
     public func evaluate(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>) -> ReferenceOutput {
         precondition(inputs.matches(p), "inputs do not match the problem's shapes")
         let g = p.geometry
@@ -39,7 +43,8 @@ public struct ReferenceKernel: DeformConvKernel {
         let taps = p.offsetTaps
         var out = ReferenceOutput(y: .init(repeating: 0, count: p.outputCount),
                                   yAbs: .init(repeating: 0, count: p.outputCount),
-                                  yPos: .init(repeating: 0, count: p.outputCount))
+                                  yPos: .init(repeating: 0, count: p.outputCount),
+                                  yTiny: .init(repeating: 0, count: p.outputCount))
         let x = inputs.x, weight = inputs.weight, offsets = inputs.offsets
         for n in 0..<g.batch {
             for o in 0..<g.outputChannels {
@@ -48,6 +53,8 @@ public struct ReferenceKernel: DeformConvKernel {
                 for oh in 0..<ho {
                     for ow in 0..<wo {
                         var sum = bias, magnitude = abs(bias), position = 0.0
+                        // R + 1 with SPEC's R = (C/groups)·kh·kw + 1: a rounding per accumulator update and the bias.
+                        var tiny = Double(p.reductionLength + 2)
                         for cg in 0..<p.channelsPerGroup {
                             let c = group * p.channelsPerGroup + cg
                             let offsetGroup = c / p.channelsPerDeformableGroup
@@ -76,6 +83,8 @@ public struct ReferenceKernel: DeformConvKernel {
                                     let dBdy = (1 - lx) * (v10 - v00) + lx * (v11 - v01)
                                     let dBdx = (1 - ly) * (v01 - v00) + ly * (v11 - v10)
                                     position += scale * (abs(py) * abs(dBdy) + abs(px) * abs(dBdx))
+                                    // The sample m·B (times w), the conversions of x (times w·m), m (times w·B) and w (times m·B).
+                                    tiny += abs(w) * (1 + abs(mask) + abs(bilinear)) + abs(mask * bilinear)
                                 }
                             }
                         }
@@ -83,6 +92,7 @@ public struct ReferenceKernel: DeformConvKernel {
                         out.y[index] = sum
                         out.yAbs[index] = magnitude
                         out.yPos[index] = position
+                        out.yTiny[index] = tiny
                     }
                 }
             }

@@ -76,7 +76,9 @@ struct Fuzz: ParsableCommand {
             let codes = ErrorCode.allCases.map { "\($0.rawValue) \(summary.violationsByCode[$0] ?? 0)" }.joined(separator: ", ")
             print("problems: \(summary.valid) valid (\(summary.float16) float16, \(summary.exact) exact, \(summary.weak) weak), \(summary.violations) violations (\(codes))")
             for tally in summary.kernels {
-                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed, worst ratio \(Report.format(ratio: tally.worstRatio))")
+                let decided = tally.passedByUnderflowTerm
+                let underflow = decided > 0 ? "; \(decided) element\(decided == 1 ? "" : "s") within the bound only by its underflow term" : ""
+                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed, worst ratio \(Report.format(ratio: tally.worstRatio))\(underflow)")
             }
         }
         let failedProblems = Set(summary.failures.map(\.index)).count

@@ -19,6 +19,40 @@ final class FuzzTests: XCTestCase {
         for tally in summary.kernels { XCTAssertLessThanOrEqual(tally.worstRatio, 1, tally.kernel) }
     }
 
+    /// The seven float32 problems of seed 20261125 whose outputs lie in half's subnormal range: fp16acc gives
+    /// the exact result rounded once to half there, which only SPEC section 3's underflow term 2·η·y_tiny admits.
+    static let halfSubnormalProblems = [15597, 34915, 37667, 50996, 52908, 66517, 97472]
+
+    func testHalfSubnormalOutputsPassOnlyByTheUnderflowTerm() throws {
+        let runner = FuzzRunner(seed: 20261125, kernels: [FP16AccKernel()])
+        for index in Self.halfSubnormalProblems {
+            let summary = runner.run(first: index, count: 1)
+            for failure in summary.failures { XCTFail("problem \(index): \(failure.message)") }
+            XCTAssertEqual(summary.valid, 1, "problem \(index) is a valid problem")
+            XCTAssertGreaterThan(summary.kernels[0].passedByUnderflowTerm, 0, "problem \(index): the term decides some element")
+        }
+    }
+
+    func testAnErrorOfTwiceTheUnderflowTermFails() throws {
+        let generator = FuzzProblemGenerator(seed: 20261125)
+        for index in Self.halfSubnormalProblems {
+            let golden = try generator.problem(index).golden
+            let output = try XCTUnwrap(golden.output)
+            let problem = try DeformConvProblem(validating: golden.arguments)
+            let tolerance = Tolerance(kernel: FP16AccKernel(), problem: problem)
+            // The element with the smallest nonzero |y|: its bound is mostly the underflow term.
+            let element = try XCTUnwrap(output.y.indices.filter { output.y[$0] != 0 }.min { abs(output.y[$0]) < abs(output.y[$1]) })
+            var got = output.y
+            got[element] += 4 * tolerance.underflowUnit * output.yTiny![element]
+            let stats = AccuracyStats(got: got, expected: output.y, yAbs: output.yAbs!, yPos: output.yPos!, yTiny: output.yTiny!,
+                                      shape: problem.outputShape, tolerance: tolerance)
+            XCTAssertEqual(stats.failedElements, 1, "problem \(index)")
+            let failure = try XCTUnwrap(stats.failures.first)
+            XCTAssertEqual([failure.expected, failure.got], [output.y[element], got[element]], "problem \(index): the planted element is named")
+            XCTAssertEqual(stats.passedByUnderflowTerm, 0, "problem \(index): the exact output needs no term")
+        }
+    }
+
     func testProblemsAreReproducibleFromSeedAndIndex() throws {
         let a = FuzzProblemGenerator(seed: 42), b = FuzzProblemGenerator(seed: 42)
         for index in [0, 17, 123] {

@@ -44,7 +44,7 @@ final class RecordedOutputsTests: XCTestCase {
                 var tolerance = Tolerance(accumulationUnitRoundoff: UnitRoundoff.float64, samplingUnitRoundoff: UnitRoundoff.float64,
                                           problem: problem)
                 tolerance.outputType = .float64
-                let stats = AccuracyStats(got: ours.y, expected: theirs.y, yAbs: ours.yAbs, yPos: ours.yPos,
+                let stats = AccuracyStats(got: ours.y, expected: theirs.y, yAbs: ours.yAbs, yPos: ours.yPos, yTiny: ours.yTiny,
                                           shape: problem.outputShape, tolerance: tolerance)
                 XCTAssertTrue(stats.passed, "\(file): \(name): float64 reference vs torchvision float64: worst ratio \(stats.worstRatio) at \(String(describing: stats.worst))")
                 checked += 1

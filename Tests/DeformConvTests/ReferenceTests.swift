@@ -106,6 +106,8 @@ final class ReferenceTests: XCTestCase {
         // wo 0: |0.5|·|10 − 2| = 4; wo 1: |1.5|·|0 − 10| = 15.
         XCTAssertEqual(out.yAbs, [6, 5])
         XCTAssertEqual(out.yPos, [4, 15])
+        // y_tiny: R + 1 = 3 (R = 1 tap + 1), plus |w|·(1 + |m| + |B|) + |m·B| = (2 + 6) + 6 and (2 + 5) + 5.
+        XCTAssertEqual(out.yTiny, [17, 15])
     }
 
     func testHalfIntegerOffsetAlongHeight() throws {
@@ -157,10 +159,11 @@ final class ReferenceTests: XCTestCase {
                             offsets: makeOffsets(s) { _, _, _, _, oh, ow in (taps[oh][ow].0, taps[oh][ow].1, 1) }, bias: [0.25])
         let out = try evaluate(data)
         XCTAssertEqual(out.y, [0.25, 0.25, 9.25, 6.25, 1.25, 0.25, 7.25, 4.25, 0.25])
-        // "both terms zero where B is zero": y_abs is the bias alone, y_pos is 0.
+        // "both terms zero where B is zero": y_abs is the bias alone, y_pos is 0, y_tiny is R + 1 = 3.
         for index in [0, 1, 5, 8] {
             XCTAssertEqual(out.yAbs[index], 0.25, "pixel \(index)")
             XCTAssertEqual(out.yPos[index], 0, "pixel \(index)")
+            XCTAssertEqual(out.yTiny[index], 3, "pixel \(index)")
         }
     }
 
@@ -253,6 +256,7 @@ final class ReferenceTests: XCTestCase {
         //   y_pos = Σ |w|·|m|·(|py|·|v(py+1,px) − v(py,px)| + |px|·|v(py,px+1) − v(py,px)|)
         // with the sum over taps where py, px lie in [0, H−1] × [0, W−1] (B = 0 elsewhere).
         // These are not zero in general: y_pos vanishes only where the image is locally flat.
+        // y_tiny = R + 1 + Σ |w|·(1 + |m| + |v|) + Σ |m·v| over the same taps, R = (C/groups)·kh·kw + 1.
         var rng = TestRNG(seed: 12)
         for s in Self.geometries {
             let shifts = (0..<s.dg).map { _ in (rng.int(-2...2), rng.int(-2...2)) }
@@ -265,6 +269,7 @@ final class ReferenceTests: XCTestCase {
                     for oh in 0..<s.ho {
                         for ow in 0..<s.wo {
                             var yAbs = abs(data.bias?[o] ?? 0), yPos = 0.0
+                            var yTiny = Double(s.cpg * s.kh * s.kw + 2)
                             for cg in 0..<s.cpg {
                                 let c = group * s.cpg + cg
                                 let g = c / s.cpdg
@@ -276,8 +281,10 @@ final class ReferenceTests: XCTestCase {
                                         guard py >= 0, py < s.h, px >= 0, px < s.w else { continue }
                                         let k = (g * s.kh + i) * s.kw + j
                                         let m = data.offsets[s.offsetsIndex(n, 2 * s.taps + k, oh, ow)]
-                                        let scale = abs(data.weight[s.weightIndex(o, cg, i, j)]) * abs(m)
+                                        let w = data.weight[s.weightIndex(o, cg, i, j)]
+                                        let scale = abs(w) * abs(m)
                                         yAbs += scale * abs(v(py, px))
+                                        yTiny += abs(w) * (1 + abs(m) + abs(v(py, px))) + abs(m * v(py, px))
                                         yPos += scale * (Double(abs(py)) * abs(v(py + 1, px) - v(py, px)) + Double(abs(px)) * abs(v(py, px + 1) - v(py, px)))
                                     }
                                 }
@@ -285,6 +292,7 @@ final class ReferenceTests: XCTestCase {
                             let index = s.outputIndex(n, o, oh, ow)
                             XCTAssertEqual(out.yAbs[index], yAbs, accuracy: 1e-12 * max(1, yAbs), "\(s)")
                             XCTAssertEqual(out.yPos[index], yPos, accuracy: 1e-12 * max(1, yPos), "\(s)")
+                            XCTAssertEqual(out.yTiny[index], yTiny, accuracy: 1e-12 * yTiny, "\(s)")
                         }
                     }
                 }

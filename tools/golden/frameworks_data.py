@@ -57,8 +57,12 @@ def valid_entry(name, case):
     if "y_abs" in case and "y_pos" in case and dname in U:
         y_abs, y_pos = case["y_abs"][...], case["y_pos"][...]
         us = U[dname]
+        # SPEC section 3's gradual-underflow term 2·η·y_tiny, η half the smallest subnormal of the
+        # working precision (here the dtype's, the coarser unit in both variants), when the file has y_tiny.
+        eta = 0.5 * float(np.finfo(dtype).smallest_subnormal)
+        underflow = 2 * eta * case["y_tiny"][...] if "y_tiny" in case else 0.0
         for key, u_acc in (("ratio_f32acc", U["float32"]), ("ratio_dtype_acc", us)):
-            bound = gamma(r + 8, u_acc) * y_abs + 8 * us * y_abs + 2 * us * y_pos + 0.5 * ulp
+            bound = gamma(r + 8, u_acc) * y_abs + 8 * us * y_abs + 2 * us * y_pos + underflow + 0.5 * ulp
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ratio = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
             entry[key] = float(np.max(ratio))
