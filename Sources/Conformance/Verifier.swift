@@ -188,6 +188,11 @@ public struct Verifier: Sendable {
         } catch {
             return FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: error.description))
         }
+        // A file whose /cases group lists nothing (a flipped bit can hide every case) would
+        // otherwise add nothing to the run and go unnoticed among other files.
+        guard !names.isEmpty else {
+            return FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: "\(file): /\(GoldenSchema.casesGroup) lists no case"))
+        }
         events(.listed(count: names.count))
         var outcome = FileOutcome(file: file, cases: names.count)
         let count = kernels.count

@@ -7,7 +7,7 @@ import XCTest
 func temporaryFolder(_ test: XCTestCase) throws -> String {
     let path = NSTemporaryDirectory() + "dcn-tests-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    if ProcessInfo.processInfo.environment["DCN_KEEP_TEST_FOLDERS"] == nil { test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) } }
     return path
 }
 
