@@ -144,16 +144,14 @@ public enum BenchKernels {
         return (names, excluded)
     }
 
-    /// The kernels called `names`, multithreaded ones on `threads` threads.
-    public static func resolve(_ names: [String], threads: Int) throws(BenchError) -> [any DeformConvKernel] {
-        var kernels: [any DeformConvKernel] = []
-        for name in names {
-            guard let kernel = try? ExternalKernels.kernel(named: name, threads: threads) else {
+    /// The built-in kernels called `names`, multithreaded ones on `threads` threads.
+    public static func resolve(_ names: [String], threads: Int) throws(BenchError) -> [any ComputingSource] {
+        try names.map { name throws(BenchError) in
+            guard let kernel = KernelRegistry.named(name, threads: threads) else {
                 throw .unknownKernel(name, known: KernelRegistry.names)
             }
-            kernels.append(kernel)
+            return KernelSource(kernel)
         }
-        return kernels
     }
 }
 
@@ -194,7 +192,7 @@ public struct BenchRunner: Sendable {
     ///
     /// Inputs are drawn once per shape and shared by its kernels, so every kernel
     /// sees the same data; `finished` is called after each pair, e.g. to print it.
-    public func run(shapes: [BenchShape], kernels: [any DeformConvKernel], machine: MachineInfo,
+    public func run(shapes: [BenchShape], kernels: [any ComputingSource], machine: MachineInfo,
                     progress: (Step) -> Void = { _ in }, finished: (BenchResult) -> Void = { _ in }) -> BenchReport {
         var report = BenchReport(machine: machine, settings: settings)
         let total = shapes.count * kernels.count
@@ -202,7 +200,7 @@ public struct BenchRunner: Sendable {
         for shape in shapes {
             let inputs = shape.inputs(seed: settings.seed)
             for kernel in kernels {
-                progress(Step(done: done, total: total, shape: shape.label, kernel: kernel.name))
+                progress(Step(done: done, total: total, shape: shape.label, kernel: kernel.identity.name))
                 let measurement = measure(kernel, shape.problem, inputs)
                 let result = self.result(shape, kernel, measurement, machine: machine)
                 report.results.append(result)
@@ -214,20 +212,24 @@ public struct BenchRunner: Sendable {
     }
 
     /// Warm-up, then timed runs until `runs` are done or the budget is spent.
-    public func measure(_ kernel: any DeformConvKernel, _ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> BenchMeasurement {
+    public func measure(_ kernel: any ComputingSource, _ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> BenchMeasurement {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
 
         var peakExtraBytes: Int?
+        var failure: ComputeFailure?
         var warmups = 0
         var lastRun = 0.0
         // Memory is measured on the first run, before the timed ones, so its bookkeeping costs no timed run anything.
         let memoryRun = MachineInfo.time {
-            let (output, bytes) = MemoryProbe.measure { kernel.run(problem, inputs) }
+            let (output, bytes) = MemoryProbe.measure { kernel.compute(problem, inputs) }
             peakExtraBytes = bytes
+            if case let .failure(error) = output { failure = error }
             withExtendedLifetime(output) {}
         }
         lastRun = memoryRun
+        // A run that fails (a plugin's nonzero status) times nothing worth reporting.
+        if let failure { return BenchMeasurement(seconds: [memoryRun], warmupRuns: 0, peakExtraBytes: peakExtraBytes, cutShort: "the run failed: \(failure)") }
         var seconds: [Double] = []
         if settings.warmupRuns == 0 {
             // Without warm-up the first run is a timed one.
@@ -235,7 +237,7 @@ public struct BenchRunner: Sendable {
         } else {
             warmups = 1
             while warmups < settings.warmupRuns && elapsed() + lastRun <= settings.maxSeconds {
-                lastRun = MachineInfo.time { withExtendedLifetime(kernel.run(problem, inputs)) {} }
+                lastRun = MachineInfo.time { withExtendedLifetime(kernel.compute(problem, inputs)) {} }
                 warmups += 1
             }
         }
@@ -245,7 +247,7 @@ public struct BenchRunner: Sendable {
         }
         while seconds.count < settings.runs {
             if seconds.count >= settings.minRuns && elapsed() + lastRun > settings.maxSeconds { break }
-            lastRun = MachineInfo.time { withExtendedLifetime(kernel.run(problem, inputs)) {} }
+            lastRun = MachineInfo.time { withExtendedLifetime(kernel.compute(problem, inputs)) {} }
             seconds.append(lastRun)
         }
         if seconds.count < settings.runs {
@@ -255,11 +257,11 @@ public struct BenchRunner: Sendable {
         return BenchMeasurement(seconds: seconds, warmupRuns: warmups, peakExtraBytes: peakExtraBytes, cutShort: cutShort)
     }
 
-    func result(_ shape: BenchShape, _ kernel: any DeformConvKernel, _ m: BenchMeasurement, machine: MachineInfo) -> BenchResult {
+    func result(_ shape: BenchShape, _ kernel: any ComputingSource, _ m: BenchMeasurement, machine: MachineInfo) -> BenchResult {
         let flops = shape.problem.flops
         let gflops = flops / m.median / 1e9
         return BenchResult(
-            shape: shape.canonical, kernel: kernel.name, threads: kernel.threads,
+            shape: shape.canonical, kernel: kernel.identity.name, threads: kernel.threads,
             medianMs: m.median * 1e3, minMs: m.minimum * 1e3, gflops: gflops, gflopsBest: flops / m.minimum / 1e9,
             flops: flops, runs: m.seconds.count, warmupRuns: m.warmupRuns,
             peakFraction: machine.peakGflops(threads: kernel.threads).flatMap { $0 > 0 ? gflops / $0 : nil },

@@ -93,7 +93,7 @@ public struct FuzzRunner: Sendable {
         return summary
     }
 
-    /// Every kernel on one problem; the failures found.
+    /// Every kernel on one problem, through the same evaluate-then-score path as `verify`; the failures found.
     func check(_ problem: FuzzProblem, _ summary: inout FuzzSummary) -> [FuzzFailure] {
         var failures: [FuzzFailure] = []
         func fail(_ k: Int, _ kernel: String, _ message: String) {
@@ -101,92 +101,57 @@ public struct FuzzRunner: Sendable {
             failures.append(FuzzFailure(index: problem.index, problemSeed: problem.seed, kernel: kernel,
                                         problem: problem.summary, message: message))
         }
-        let arguments = problem.golden.arguments
+        let golden = problem.golden
+        let item = EvaluationCase(golden: golden, file: "fuzz problem \(problem.index)", limits: limits)
+        var threadRNG = SeededGenerator(seed: SeededGenerator.derive(problem.seed, 2))
+        let threadCount = threadRNG.pick([1, 2, 3, 4, 8])
         switch problem.kind {
         case let .violation(code, _):
             summary.violations += 1
             summary.violationsByCode[code, default: 0] += 1
-            for (k, kernel) in kernels.enumerated() {
-                summary.kernels[k].violations += 1
-                do throws(DeformConvError) {
-                    _ = try kernel.validate(arguments, limits: limits)
-                    fail(k, kernel.name, "accepted a call that breaks \(code.rawValue); expected \(code.exceptionClass.rawValue) [\(code.rawValue)]")
-                } catch where error.code != code {
-                    fail(k, kernel.name, "raised \(error), expected \(code.exceptionClass.rawValue) [\(code.rawValue)]")
-                } catch {}
-            }
         case .valid:
             summary.valid += 1
-            let golden = problem.golden
-            let output = golden.output!
-            let exact = golden.tags.contains("exact")
-            if exact { summary.exact += 1 }
+            if golden.tags.contains("exact") { summary.exact += 1 }
             if golden.tags.contains("float16") { summary.float16 += 1 }
-            if SuiteGenerator.isWeak(output.y, Self.doubles(golden.bias?.data), Self.problem(of: golden)) { summary.weak += 1 }
-            var threadRNG = SeededGenerator(seed: SeededGenerator.derive(problem.seed, 2))
-            let threadCount = threadRNG.pick([1, 2, 3, 4, 8])
-            var simdOutput: [UInt64]?
-            for (k, original) in kernels.enumerated() {
-                summary.kernels[k].valid += 1
-                var kernel = original
-                var label = kernel.name
-                if varyThreads, let threaded = kernel as? ThreadedKernel {
-                    kernel = ThreadedKernel(threads: threadCount, tiling: threaded.tiling)
-                    label += " (\(threadCount) threads)"
-                }
-                let validated: DeformConvProblem
-                do throws(DeformConvError) {
-                    validated = try kernel.validate(arguments, limits: limits)
-                } catch {
-                    fail(k, label, "rejected a valid problem: \(error)")
-                    continue
-                }
-                let got = Self.run(kernel, validated, golden)
-                let tolerance = Tolerance(kernel: kernel, problem: validated, exact: exact)
-                let stats = AccuracyStats(got: got.values, expected: output.y, yAbs: output.yAbs!, yPos: output.yPos!, yTiny: output.yTiny!,
-                                          shape: validated.outputShape, tolerance: tolerance)
+            if let problem = try? item.problem(), item.isWeak(problem) == true { summary.weak += 1 }
+        }
+        var outputs: [String: [UInt64]] = [:]
+        for (k, original) in kernels.enumerated() {
+            let isValid = golden.expect == .ok
+            if isValid { summary.kernels[k].valid += 1 } else { summary.kernels[k].violations += 1 }
+            let kernel = varyThreads ? original.with(threads: threadCount) : original
+            // A kernel that takes a thread count is named with the one drawn, for the reproducer.
+            let takesThreads = original.with(threads: original.threads + 1).threads != original.threads
+            let label = varyThreads && takesThreads ? "\(kernel.name) (\(kernel.threads) threads)" : kernel.name
+            let (outcome, result) = Evaluation.evaluate(item, with: KernelSource(kernel))
+            if let stats = result.accuracy {
                 summary.kernels[k].passedByUnderflowTerm += stats.passedByUnderflowTerm ?? 0
                 if AccuracyStats.isWorse(stats.worstRatio, than: summary.kernels[k].worstRatio) {
                     summary.kernels[k].worstRatio = stats.worstRatio
                 }
-                if !stats.passed {
-                    var message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
-                    if let e = stats.failures.first ?? stats.worst {
-                        message += " at (n \(e.n), o \(e.o), ho \(e.ho), wo \(e.wo)): expected \(e.expected), got \(e.got), bound \(Report.format(e.bound))"
-                    }
-                    fail(k, label, message)
+            }
+            if result.status == .fail {
+                var message = result.message ?? "failed"
+                if let e = result.accuracy.flatMap({ $0.failures.first ?? $0.worst }) {
+                    message += " at (n \(e.n), o \(e.o), ho \(e.ho), wo \(e.wo)): expected \(e.expected), got \(e.got), bound \(Report.format(e.bound))"
                 }
-                if let threaded = kernel as? ThreadedKernel {
-                    // SPEC section 3: the same bits as simd, whatever the thread count.
-                    let reference = simdOutput ?? Self.run(SimdKernel(tiling: threaded.tiling), validated, golden).bits
-                    simdOutput = reference
-                    if let first = got.bits.indices.first(where: { got.bits[$0] != reference[$0] }) {
-                        fail(k, label, "differs from simd at element \(first) of \(reference.count): results depend on the thread count or the split")
-                    }
-                } else if kernel is SimdKernel {
-                    simdOutput = got.bits
-                }
+                fail(k, label, message)
+            }
+            guard case let .output(values, _, _)? = outcome else { continue }
+            outputs[kernel.name] = values.map(\.bitPattern)
+            // SPEC section 3: a kernel that must give another's bits (threaded: simd's) does, whatever the thread count.
+            guard let peer = kernel.bitIdenticalPeer else { continue }
+            let reference = outputs[peer.name] ?? {
+                guard case let .output(values, _, _)? = Evaluation.evaluate(item, with: KernelSource(peer)).outcome else { return [] }
+                return values.map(\.bitPattern)
+            }()
+            outputs[peer.name] = reference
+            let bits = outputs[kernel.name]!
+            if let first = bits.indices.first(where: { $0 >= reference.count || bits[$0] != reference[$0] }) {
+                fail(k, label, "differs from \(peer.name) at element \(first) of \(reference.count): results depend on the thread count or the split")
             }
         }
         return failures
-    }
-
-    /// The kernel's output widened to Double, and its bit patterns in the output type.
-    static func run(_ kernel: any DeformConvKernel, _ problem: DeformConvProblem, _ golden: GoldenCase) -> (values: [Double], bits: [UInt64]) {
-        switch (golden.x.data, golden.weight.data, golden.offsets.data) {
-        case let (.float16(x), .float16(weight), .float16(offsets)):
-            var bias: [Float16]?
-            if case let .float16(values)? = golden.bias?.data { bias = values }
-            let y = kernel.run(problem, DeformConvInputs(x: x, weight: weight, offsets: offsets, bias: bias))
-            return (y.map(Double.init), y.map { UInt64($0.bitPattern) })
-        case let (.float32(x), .float32(weight), .float32(offsets)):
-            var bias: [Float]?
-            if case let .float32(values)? = golden.bias?.data { bias = values }
-            let y = kernel.run(problem, DeformConvInputs(x: x, weight: weight, offsets: offsets, bias: bias))
-            return (y.map(Double.init), y.map { UInt64($0.bitPattern) })
-        default:
-            preconditionFailure("a valid fuzz problem stores float16 or float32 tensors")
-        }
     }
 
     static func doubles(_ data: TensorData?) -> [Double]? {

@@ -76,7 +76,7 @@ public struct SuiteGenerator: Sendable {
             var rng = SeededGenerator(seed: drawSeed)
             let inputs = Self.draw(recipe, problem, &rng)
             let reference = ReferenceKernel().evaluate(problem, inputs)
-            if !allowWeak && !recipe.allowsWeak && Self.isWeak(reference.y, inputs.bias, problem) { continue }
+            if !allowWeak && !recipe.allowsWeak && WeakCase.isWeak(reference.y, inputs.bias, problem) { continue }
             let store = { (values: [Double], shape: [Int]) in
                 StoredTensor(shape: shape, data: recipe.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
             }
@@ -139,16 +139,6 @@ public struct SuiteGenerator: Sendable {
         default: .float32(values.map(Float.init))
         }
         return StoredTensor(shape: shape, data: data)
-    }
-
-    /// A case is weak when more than half its outputs equal their bias exactly (SPEC section 3).
-    static func isWeak(_ y: [Double], _ bias: [Double]?, _ problem: DeformConvProblem) -> Bool {
-        let plane = problem.outputHeight * problem.outputWidth
-        var equal = 0
-        for (index, value) in y.enumerated() where value == (bias?[index / plane % problem.outputChannels] ?? 0) {
-            equal += 1
-        }
-        return 2 * equal > y.count
     }
 
     /// Inputs for a recipe, already rounded to the case's dtype (so the reference sees the stored numbers).

@@ -38,20 +38,6 @@ public struct UnreadableFile: Codable, Sendable {
     public var message: String
 }
 
-public struct KernelDescription: Codable, Sendable {
-    public var name: String
-    public var uAcc: Double
-    public var uS: Double
-    public var summary: String
-
-    public init(_ kernel: any DeformConvKernel) {
-        name = kernel.name
-        uAcc = kernel.accumulationUnitRoundoff
-        uS = kernel.samplingUnitRoundoff
-        summary = kernel.summary
-    }
-}
-
 /// Everything one `dcn verify` run found; `--json` writes it as is.
 public struct VerifyReport: Codable, Sendable {
     public struct Summary: Codable, Sendable {
@@ -63,7 +49,8 @@ public struct VerifyReport: Codable, Sendable {
     }
 
     public var summary = Summary()
-    public var kernels: [KernelDescription] = []
+    /// The sources of the run (built-in kernels, plugins, outputs files), in the order of their results.
+    public var kernels: [SourceIdentity] = []
     public var results: [CaseResult] = []
     public var unreadable: [UnreadableFile] = []
     /// Present in the report of one shard of a run (`verify --shard I/N`), for `merge-reports`.
@@ -118,18 +105,23 @@ public struct FileOutcome: Codable, Sendable {
     }
 }
 
-/// The verify driver: every case of every file through every kernel, one loop
-/// shared by all kernels (after benchdnn's driver).
+/// The verify driver: every case of every file through every source, one loop shared by all
+/// kinds of source (after benchdnn's driver): evaluate (`OutcomeSource`), then score (`CaseScorer`).
 public struct Verifier: Sendable {
-    public var kernels: [any DeformConvKernel]
+    public var sources: [any OutcomeSource]
     public var limits: ResourceLimits
     /// The part of the run to do (`verify --shard I/N`); nil for the whole run, whose report carries no shard section.
     public var shard: Shard?
 
-    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil) {
-        self.kernels = kernels
+    public init(sources: [any OutcomeSource], limits: ResourceLimits = .standard, shard: Shard? = nil) {
+        self.sources = sources
         self.limits = limits
         self.shard = shard
+    }
+
+    /// Built-in kernels as the sources.
+    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil) {
+        self.init(sources: kernels.map(KernelSource.init), limits: limits, shard: shard)
     }
 
     /// The golden files under `paths`: files as given, folders searched for `*.h5`, sorted.
@@ -195,12 +187,12 @@ public struct Verifier: Sendable {
         }
         events(.listed(count: names.count))
         var outcome = FileOutcome(file: file, cases: names.count)
-        let count = kernels.count
+        let count = sources.count
         for (caseIndex, name) in names.enumerated() {
-            let owned = kernels.indices.filter { shard.owns(fileIndex: fileIndex, position: caseIndex * count + $0) }
+            let owned = sources.indices.filter { shard.owns(fileIndex: fileIndex, position: caseIndex * count + $0) }
             guard !owned.isEmpty, !skip.contains(caseIndex) else { continue }
             events(.started(index: caseIndex, count: names.count, name: name))
-            outcome.results += check(name, in: reader, file: file, kernels: owned)
+            outcome.results += check(name, in: reader, sources: owned)
             outcome.localPositions += owned.map { caseIndex * count + $0 }
             events(.finished(index: caseIndex))
         }
@@ -210,17 +202,22 @@ public struct Verifier: Sendable {
     /// The run's report from each file's outcome (in run order): results in the unsharded
     /// order, and for a shard the section `merge-reports` needs.
     public func assemble(files: [String], outcomes: [FileOutcome]) -> VerifyReport {
-        let shard = self.shard ?? .all
+        Self.assemble(files: files, outcomes: outcomes, sources: sources.map(\.identity), shard: shard)
+    }
+
+    /// The same, from the sources' identities alone (a parent whose children did the evaluating).
+    public static func assemble(files: [String], outcomes: [FileOutcome], sources: [SourceIdentity], shard: Shard?) -> VerifyReport {
+        let part = shard ?? .all
         var report = VerifyReport()
-        report.kernels = kernels.map(KernelDescription.init)
+        report.kernels = sources
         var placed: [(Int, CaseResult)] = []
         var base = 0
         for (index, outcome) in outcomes.enumerated() {
-            if let unreadable = outcome.unreadable, shard.ownsUnreadable(fileIndex: index) {
+            if let unreadable = outcome.unreadable, part.ownsUnreadable(fileIndex: index) {
                 report.unreadable.append(unreadable)
             }
             placed += zip(outcome.localPositions, outcome.results).map { (base + $0.0, $0.1) }
-            base += outcome.cases * kernels.count
+            base += outcome.cases * sources.count
         }
         placed.sort { $0.0 < $1.0 }
         report.results = placed.map(\.1)
@@ -228,136 +225,24 @@ public struct Verifier: Sendable {
         report.summary.unreadableFiles = report.unreadable.count
         report.summary.passed = report.results.count { $0.status == .pass }
         report.summary.failed = report.results.count - report.summary.passed
-        report.summary.cases = Set(placed.map { $0.0 / max(kernels.count, 1) }).count
-        if self.shard != nil {
-            report.shard = ShardInfo(index: shard.index, count: shard.count, files: files,
+        report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count
+        if shard != nil {
+            report.shard = ShardInfo(index: part.index, count: part.count, files: files,
                                      casesPerFile: outcomes.map(\.cases), totalPairs: base, positions: placed.map(\.0))
         }
         return report
     }
 
-    /// One case through the kernels at `indices` (default: all). A malformed case fails for every kernel; the run goes on.
-    func check(_ name: String, in reader: GoldenFileReader, file: String, kernels indices: [Int]? = nil) -> [CaseResult] {
-        let kernels = indices.map { $0.map { self.kernels[$0] } } ?? self.kernels
+    /// One case through the sources at `indices` (default: all). A malformed case fails for every source; the run goes on.
+    func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil) -> [CaseResult] {
+        let sources = indices.map { $0.map { self.sources[$0] } } ?? self.sources
         let header: CaseHeader
         do {
             header = try reader.header(of: name)
         } catch {
-            return kernels.map { kernel in
-                CaseResult(file: file, caseName: name, kernel: kernel.name, expect: "malformed", status: .fail,
-                           message: "malformed case: \(error.description)", tags: [])
-            }
+            return sources.map { CaseScorer.malformed(name, file: reader.path, source: $0.identity, why: error.description) }
         }
-        var data = CaseData(reader: reader, header: header, limits: limits)
-        return kernels.map { kernel in
-            var result = CaseResult(file: file, caseName: name, kernel: kernel.name, expect: header.expect.expectAttribute,
-                                    status: .fail, tags: header.tags, dtype: "\(header.arguments.x.dtype)")
-            if case let .error(code) = header.expect { result.expectedErrorCode = code.rawValue }
-            // Results recorded elsewhere (outputs files, a golden file's y_framework): RecordedOutputs.swift.
-            if let recorded = kernel as? any RecordedOutputsKernel {
-                return Verifier.score(result, source: recorded, header: header, data: &data, limits: limits)
-            }
-            let problem: DeformConvProblem
-            do throws(DeformConvError) {
-                problem = try kernel.validate(header.arguments, limits: limits)
-            } catch {
-                result.errorCode = error.code.rawValue
-                result.errorClass = error.exceptionClass.rawValue
-                result.message = error.message
-                if header.expect == .error(error.code) {
-                    result.status = .pass
-                } else {
-                    result.message = "expected \(header.expect), raised \(error)"
-                }
-                return result
-            }
-            guard header.expect == .ok else {
-                result.message = "expected \(header.expect), the kernel accepted the call"
-                return result
-            }
-            do {
-                let (golden, inputs) = try data.load(problem)
-                let clock = ContinuousClock()
-                var output: [Double] = []
-                let elapsed = clock.measure {
-                    output = switch inputs {
-                    case let .float32(values): kernel.run(problem, values).map(Double.init)
-                    case let .float16(values): kernel.run(problem, values).map(Double.init)
-                    }
-                }
-                result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                // A C plugin that returned a nonzero status (PluginKernel.swift): the case fails, the run goes on.
-                if let failure = (kernel as? any FallibleKernel)?.takeRunFailure() {
-                    result.message = failure
-                    return result
-                }
-                result.score(output, against: golden, problem: problem, header: header, kernel: kernel, weak: data.weak)
-            } catch {
-                result.message = "malformed case: \(error)"
-            }
-            return result
-        }
-    }
-}
-
-/// The data of one case, read once and shared by every kernel.
-struct CaseData {
-    enum Inputs {
-        case float32(DeformConvInputs<Float>)
-        case float16(DeformConvInputs<Float16>)
-    }
-
-    let reader: GoldenFileReader
-    let header: CaseHeader
-    let limits: ResourceLimits
-    private var cached: (GoldenOutput, Inputs)?
-    private(set) var weak: Bool?
-
-    init(reader: GoldenFileReader, header: CaseHeader, limits: ResourceLimits) {
-        self.reader = reader
-        self.header = header
-        self.limits = limits
-    }
-
-    /// The golden output (with y_abs, y_pos and y_tiny, computed by the reference when the file lacks them) and the inputs.
-    mutating func load(_ problem: DeformConvProblem) throws -> (GoldenOutput, Inputs) {
-        if let cached { return cached }
-        let name = header.name
-        var golden = try reader.output(of: name, problem: problem)
-        let inputs: Inputs
-        let widened: DeformConvInputs<Double>
-        switch problem.dtype {
-        case .float16:
-            let values = try reader.inputs(of: name, problem: problem, as: Float16.self)
-            inputs = .float16(values)
-            widened = values.map(Double.init)
-        default:
-            let values = try reader.inputs(of: name, problem: problem, as: Float.self)
-            inputs = .float32(values)
-            widened = values.map(Double.init)
-        }
-        if !golden.hasMagnitudes {
-            golden.fillMagnitudes(from: ReferenceKernel().evaluate(problem, widened))
-        }
-        weak = SuiteGenerator.isWeak(golden.y, widened.bias, problem)
-        cached = (golden, inputs)
-        return (golden, inputs)
-    }
-}
-
-extension CaseResult {
-    /// Scores an output against the golden one under SPEC section 3 with `kernel`'s units.
-    mutating func score(_ output: [Double], against golden: GoldenOutput, problem: DeformConvProblem, header: CaseHeader,
-                        kernel: any DeformConvKernel, weak: Bool?) {
-        let tolerance = Tolerance(kernel: kernel, problem: problem, storedType: header.outputType, exact: header.isExact)
-        let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!, yTiny: golden.yTiny!,
-                                  shape: problem.outputShape, tolerance: tolerance)
-        accuracy = stats
-        ratio = stats.worstRatio
-        self.weak = weak
-        status = stats.passed ? .pass : .fail
-        if !stats.passed {
-            message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
-        }
+        let item = EvaluationCase(reader: reader, header: header, limits: limits)
+        return sources.map { Evaluation.evaluate(item, with: $0).result }
     }
 }

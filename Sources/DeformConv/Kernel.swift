@@ -51,10 +51,18 @@ public protocol DeformConvKernel: Sendable {
 
     /// Validates a call as this kernel would; the default is SPEC section 2.
     func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem
+
+    /// The same kernel on `threads` threads; a single-threaded kernel returns itself.
+    func with(threads: Int) -> any DeformConvKernel
+    /// A kernel whose output this one must equal bit for bit, whatever its thread count (threaded: simd
+    /// with the same tiling), for the fuzzer to check; nil when there is none.
+    var bitIdenticalPeer: (any DeformConvKernel)? { get }
 }
 
 extension DeformConvKernel {
     public var threads: Int { 1 }
+    public func with(threads: Int) -> any DeformConvKernel { self }
+    public var bitIdenticalPeer: (any DeformConvKernel)? { nil }
 
     public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
         try DeformConvProblem(validating: arguments, limits: limits)

@@ -24,4 +24,10 @@ public struct ThreadedKernel: DeformConvKernel {
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
         runWidened(problem, inputs)
     }
+
+    public func with(threads: Int) -> any DeformConvKernel {
+        ThreadedKernel(threads: threads, tiling: tiling)
+    }
+
+    public var bitIdenticalPeer: (any DeformConvKernel)? { SimdKernel(tiling: tiling) }
 }

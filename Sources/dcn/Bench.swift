@@ -68,31 +68,31 @@ struct Bench: ParsableCommand {
     @Option(help: "The peers script for --run-peers.")
     var peersScript = "tools/bench/peers.py"
 
-    @OptionGroup(title: "A C plugin to time (ExternalKernelOptions.swift)")
-    var external: ExternalKernelOptions
+    @OptionGroup(title: "A C plugin to time (SourceOptions.swift)")
+    var external: SourceOptions
 
     func run() throws {
         guard external.outputs.isEmpty else { throw Terminal.usageFailure("--outputs holds recorded results, which cannot be timed") }
-        let pluginNames = try external.kernelNames([])
-        // A missing library or symbol is bad usage: found before anything is timed.
-        if !pluginNames.isEmpty { _ = try selectKernels(pluginNames, threads: self.threads) }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         if threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
+        // A missing library or symbol is bad usage: found before anything is timed.
+        let plugins: [any ComputingSource] = try external.specifications([]).map { spec in
+            do throws(SourceError) { return try spec.with(threads: threads).buildComputing() } catch { throw Terminal.usageFailure(error.description) }
+        }
         if peakSeconds <= 0 { throw Terminal.usageFailure("--peak-seconds must be positive, got \(peakSeconds)") }
         let settings: BenchSettings
         let benchShapes: [BenchShape]
-        let selected: [any DeformConvKernel]
+        let selected: [any ComputingSource]
         var excluded: [BenchSkip] = []
         var peerReports: [(String, BenchReport)] = []
         do {
             settings = try BenchSettings(warmupRuns: warmup, runs: runs, minRuns: minRuns, maxSeconds: maxSeconds, seed: seed).validated()
             benchShapes = try shapes.isEmpty ? BenchShape.standard() : shapes.map { text throws(BenchError) in try BenchShape(parsing: text) }
             var names = kernels
-            if names.isEmpty && pluginNames.isEmpty {
+            if names.isEmpty && plugins.isEmpty {
                 (names, excluded) = BenchKernels.defaults(standardShapes: shapes.isEmpty)
             }
-            names += pluginNames
-            selected = try BenchKernels.resolve(names, threads: threads)
+            selected = try BenchKernels.resolve(names, threads: threads) + plugins
             // Read peers files before the long run, so a typo fails at once.
             for path in peersFiles { peerReports.append((path, try Self.readPeers(path))) }
         } catch {

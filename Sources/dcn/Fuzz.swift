@@ -35,7 +35,7 @@ struct Fuzz: ParsableCommand {
     var violations = 0.2
 
     @Option(help: "Only problems of this dtype: float16 or float32 (default: both).")
-    var dtype: String?
+    var dtype: CaseDataType?
 
     @Option(help: "Write each failing problem as a golden file to this folder (to add to vectors/).")
     var saveFailures: String?
@@ -43,30 +43,32 @@ struct Fuzz: ParsableCommand {
     @Flag(help: "Print only the summary.")
     var quiet = false
 
-    func run() throws {
-        guard count >= 0, first >= 0 else { throw Terminal.usageFailure("--count and --first must not be negative") }
-        guard (0...1).contains(violations) else { throw Terminal.usageFailure("--violations must be in 0...1, got \(violations)") }
+    func validate() throws {
+        guard count >= 0, first >= 0 else { throw ValidationError("--count and --first must not be negative") }
+        guard (0...1).contains(violations) else { throw ValidationError("--violations must be in 0...1, got \(violations)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if kernels.contains("reference") {
-            throw Terminal.usageFailure("reference is the oracle the kernels are fuzzed against; choose from \(KernelRegistry.names.dropFirst().joined(separator: ", "))")
+            throw ValidationError("reference is the oracle the kernels are fuzzed against; choose from \(KernelRegistry.names.dropFirst().joined(separator: ", "))")
         }
+        if let unknown = kernels.first(where: { KernelRegistry.named($0) == nil }) {
+            throw ValidationError("unknown kernel '\(unknown)'; kernels: \(KernelRegistry.names.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
         let names = kernels.isEmpty ? KernelRegistry.names.filter { $0 != "reference" } : kernels
-        let selected = try selectKernels(names, threads: threads)
+        let selected = names.compactMap { KernelRegistry.named($0, threads: threads) }
         let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000_007
         var runner = FuzzRunner(seed: seed, kernels: selected, varyThreads: threads == nil, saveFailures: saveFailures)
         runner.generator.violationFraction = violations
-        switch dtype {
-        case nil: break
-        case "float16": runner.generator.dtype = .float16
-        case "float32": runner.generator.dtype = .float32
-        default: throw Terminal.usageFailure("--dtype must be float16 or float32, got '\(dtype!)'")
-        }
-        print("dcn fuzz --seed \(seed) --first \(first) --count \(count) --kernel \(names.joined(separator: " --kernel "))\(dtype.map { " --dtype \($0)" } ?? "")")
+        runner.generator.dtype = dtype?.dataType
+        print("dcn fuzz --seed \(seed) --first \(first) --count \(count) --kernel \(names.joined(separator: " --kernel "))\(dtype.map { " --dtype \($0.rawValue)" } ?? "")")
         let summary = runner.run(first: first, count: count, onFailure: { failure in
             Terminal.clearProgress()
             print("FAIL \(failure.kernel) problem \(failure.index): \(failure.problem)")
             print("  \(failure.message)")
             let kernel = failure.kernel.split(separator: " ").first.map(String.init) ?? failure.kernel
-            print("  reproduce: dcn fuzz --seed \(seed) --first \(failure.index) --count 1 --kernel \(kernel)\(dtype.map { " --dtype \($0)" } ?? "")")
+            print("  reproduce: dcn fuzz --seed \(seed) --first \(failure.index) --count 1 --kernel \(kernel)\(dtype.map { " --dtype \($0.rawValue)" } ?? "")")
             if let saved = failure.savedTo { print("  saved: \(saved)") }
         }, progress: { done in
             if done % 50 == 0 || done == count { Terminal.progress("[\(done)/\(count)] problems") }
@@ -85,4 +87,11 @@ struct Fuzz: ParsableCommand {
         print("\(summary.problems) problems, \(failedProblems) failed, \(summary.kernels.count) kernels, \(String(format: "%.1f", summary.seconds)) s (seed \(seed))")
         if !summary.failures.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// `--dtype`: the two element types the operator accepts.
+enum CaseDataType: String, ExpressibleByArgument, CaseIterable {
+    case float16, float32
+
+    var dataType: DataType { self == .float16 ? .float16 : .float32 }
 }

@@ -18,8 +18,8 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The golden file.")
     var golden: String
 
-    @Option(name: .customLong("kernel"), help: "The kernel to run (see `dcn kernels`; also plugin:LIB).")
-    var kernel: String?
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("The kernel to run (see `dcn kernels`; also plugin:LIB).", valueName: "name"))
+    var kernel: SourceSpecification?
 
     @Option(help: "The outputs file to write.")
     var out: String
@@ -31,24 +31,26 @@ struct RunCommand: ParsableCommand {
     var maxMemory = ResourceLimits.standard.maxWorkingBytes
 
     @OptionGroup(title: "A C plugin instead of a built-in kernel")
-    var external: ExternalKernelOptions
+    var external: SourceOptions
 
     func run() throws {
         guard external.outputs.isEmpty else { throw Terminal.usageFailure("dcn run writes outputs files; --outputs is for dcn verify") }
-        let names = try external.kernelNames(kernel.map { [$0] } ?? [])
-        guard names.count == 1 else {
-            throw Terminal.usageFailure(names.isEmpty ? "give the kernel to run: --kernel NAME or --plugin LIB" : "dcn run runs one kernel, got \(names.count)")
+        let specifications = try external.specifications(kernel.map { [$0] } ?? [])
+        guard specifications.count == 1 else {
+            throw Terminal.usageFailure(specifications.isEmpty ? "give the kernel to run: --kernel NAME or --plugin LIB" : "dcn run runs one kernel, got \(specifications.count)")
         }
-        let selected = try selectKernels(names, threads: threads)[0]
-        if selected is any RecordedOutputsKernel {
-            throw Terminal.usageFailure("'\(selected.name)' holds recorded results; there is nothing to run")
+        if let threads, threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
+        let selected: any ComputingSource
+        do { selected = try specifications[0].with(threads: threads).buildComputing() } catch {
+            throw Terminal.usageFailure(error.description)
         }
+        let name = selected.identity.name
         guard FileManager.default.fileExists(atPath: golden) else { throw Terminal.usageFailure("no such file: \(golden)") }
         let producer = (["dcn \(Dcn.version)", "run"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
-            + " (kernel \(selected.name), \(selected.threads) thread\(selected.threads == 1 ? "" : "s"), host \(ProcessInfo.processInfo.hostName))"
+            + " (kernel \(name), \(selected.threads) thread\(selected.threads == 1 ? "" : "s"), host \(ProcessInfo.processInfo.hostName))"
         let summary: OutputsRecorder.Summary
         do {
-            summary = try OutputsRecorder(kernel: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory))
+            summary = try OutputsRecorder(source: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory))
                 .record(golden: golden, to: out, producer: producer, progress: { index, count, name in
                     Terminal.progress("[case \(index + 1)/\(count)] \(name)")
                 })
@@ -58,6 +60,6 @@ struct RunCommand: ParsableCommand {
         }
         Terminal.clearProgress()
         for (name, why) in summary.skipped { print("SKIPPED \(name): \(why)") }
-        print("\(out): \(summary.outputs) outputs, \(summary.errors) errors, \(summary.skipped.count) cases skipped (kernel \(selected.name))")
+        print("\(out): \(summary.outputs) outputs, \(summary.errors) errors, \(summary.skipped.count) cases skipped (kernel \(name))")
     }
 }

@@ -16,8 +16,8 @@ struct Verify: ParsableCommand {
     @Argument(help: "Golden files, or folders searched for *.h5.")
     var paths: [String] = ["vectors"]
 
-    @Option(name: .customLong("kernel"), help: "A kernel to check (repeatable; default: all). See `dcn kernels`.")
-    var kernels: [String] = []
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("A kernel to check (repeatable; default: all): a name of `dcn kernels`, framework, framework:DATASET, outputs:FILE or plugin:LIB.", valueName: "name"))
+    var kernels: [SourceSpecification] = []
 
     @Option(help: "Threads for multithreaded kernels (default: one per core).")
     var threads: Int?
@@ -39,7 +39,7 @@ struct Verify: ParsableCommand {
 
     @Option(help: ArgumentHelp("Check only part I of N of the (file, case, kernel) list, for CI fleets; join the parts' --json with `dcn merge-reports`.",
                                valueName: "I/N"))
-    var shard: String?
+    var shard: Shard?
 
     @Flag(help: "Read the golden files in this process instead of one child process per file (faster on many tiny files; a file that crashes libhdf5 then crashes dcn).")
     var inProcess = false
@@ -47,13 +47,18 @@ struct Verify: ParsableCommand {
     @Option(help: "Seconds a case may run before its reader process is killed and the case fails (not with --in-process).")
     var caseTimeout: Double = 600
 
-    @OptionGroup(title: "Results computed elsewhere (ExternalKernelOptions.swift)")
-    var external: ExternalKernelOptions
+    @OptionGroup(title: "Results computed elsewhere (SourceOptions.swift)")
+    var external: SourceOptions
+
+    func validate() throws {
+        guard caseTimeout > 0 else { throw ValidationError("--case-timeout must be positive, got \(caseTimeout)") }
+    }
 
     func run() throws {
-        // --outputs / --plugin become kernel names that the reader child processes resolve too.
-        let kernels = try external.kernelNames(self.kernels)
-        let selected = try selectKernels(kernels, threads: threads)
+        // --outputs / --plugin join --kernel's sources; the reader child processes receive them as JSON.
+        let given = try external.specifications(kernels)
+        let specifications = (given.isEmpty ? SourceSpecification.allKernels() : given).map { $0.with(threads: threads) }
+        let sources = try buildSources(specifications, threads: threads)
         let files: [String]
         do {
             files = try Verifier.goldenFiles(in: paths)
@@ -62,14 +67,6 @@ struct Verify: ParsableCommand {
         }
         guard !files.isEmpty else { throw Terminal.usageFailure("no .h5 files under \(paths.joined(separator: ", "))") }
 
-        let part: Shard?
-        do {
-            part = try shard.map { text throws(VerifyUsageError) in try Shard(parsing: text) }
-        } catch {
-            throw Terminal.usageFailure(error.description)
-        }
-        guard caseTimeout > 0 else { throw Terminal.usageFailure("--case-timeout must be positive, got \(caseTimeout)") }
-
         let limits = ResourceLimits(maxWorkingBytes: maxMemory)
         let progress = { (step: VerifyProgress) in
             let file = step.fileCount > 1 ? "file \(step.fileNumber)/\(step.fileCount) " : ""
@@ -77,12 +74,12 @@ struct Verify: ParsableCommand {
         }
         let report: VerifyReport
         if inProcess {
-            report = Verifier(kernels: selected, limits: limits, shard: part).run(files: files, progress: progress)
+            report = Verifier(sources: sources, limits: limits, shard: shard).run(files: files, progress: progress)
         } else {
             // One child process per file: a file that crashes libhdf5 fails its case instead of the gate.
-            let names = kernels.isEmpty ? KernelRegistry.names : kernels
-            report = IsolatedVerifier(executable: IsolatedVerifier.currentExecutable, kernelNames: names, threads: threads,
-                                      limits: limits, shard: part, caseTimeout: caseTimeout).run(files: files, progress: progress)
+            report = IsolatedVerifier(executable: IsolatedVerifier.currentExecutable, specifications: specifications,
+                                      identities: sources.map(\.identity), limits: limits, shard: shard, caseTimeout: caseTimeout)
+                .run(files: files, progress: progress)
         }
         Terminal.clearProgress()
 
@@ -124,24 +121,6 @@ struct Verify: ParsableCommand {
     }
 }
 
-/// The kernels named on the command line, or all of them; `threads` for the multithreaded ones.
-func selectKernels(_ names: [String], threads: Int?) throws -> [any DeformConvKernel] {
-    if let threads, threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
-    if names.isEmpty { return KernelRegistry.all(threads: threads) }
-    return try names.map { name in
-        let found: (any DeformConvKernel)?
-        do throws(ExternalKernels.SpecError) {
-            found = try ExternalKernels.kernel(named: name, threads: threads)
-        } catch {
-            throw Terminal.usageFailure(error.description)
-        }
-        guard let kernel = found else {
-            throw Terminal.usageFailure("unknown kernel '\(name)'; kernels: \(KernelRegistry.names.joined(separator: ", ")), framework, outputs:FILE, plugin:LIB")
-        }
-        return kernel
-    }
-}
-
 /// `dcn verify-file` (hidden): the reader child of `verify`. Verifies one file, prints
 /// one line per event for the parent and writes its `FileOutcome` as JSON.
 struct VerifyFile: ParsableCommand {
@@ -152,21 +131,19 @@ struct VerifyFile: ParsableCommand {
     @Argument var file: String
     @Option var fileIndex = 0
     @Option var outcome: String
-    @Option(name: .customLong("kernel")) var kernels: [String] = []
-    @Option var threads: Int?
+    /// The parent's `SourceSpecification`s as JSON (`IsolatedVerifier.encode`).
+    @Option var sources: String
     @Option var maxMemory = ResourceLimits.standard.maxWorkingBytes
-    @Option var shard: String?
+    @Option var shard: Shard?
     @Option(name: .customLong("skip-case")) var skipCases: [Int] = []
 
     func run() throws {
-        let selected = try selectKernels(kernels, threads: threads)
-        let part: Shard?
-        do {
-            part = try shard.map { text throws(VerifyUsageError) in try Shard(parsing: text) }
-        } catch {
-            throw Terminal.usageFailure(error.description)
+        let specifications: [SourceSpecification]
+        do { specifications = try IsolatedVerifier.decodeSpecifications(sources) } catch {
+            throw Terminal.usageFailure("--sources is not a list of source specifications: \(error)")
         }
-        let verifier = Verifier(kernels: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory), shard: part)
+        let verifier = Verifier(sources: try buildSources(specifications, threads: nil),
+                                limits: ResourceLimits(maxWorkingBytes: maxMemory), shard: shard)
         let result = verifier.verifyFile(file, index: fileIndex, skip: Set(skipCases)) { event in
             FileHandle.standardOutput.write(Data(IsolatedVerifier.line(for: event).utf8))
         }

@@ -109,12 +109,12 @@ final class BenchTests: XCTestCase {
     func testTheBudgetCutsSlowKernelsShortAndSaysSo() throws {
         let shape = try BenchShape(parsing: Self.tiny[0])
         let runner = BenchRunner(settings: BenchSettings(warmupRuns: 1, runs: 10, minRuns: 2, maxSeconds: 0.05))
-        let m = runner.measure(SleepingKernel(seconds: 0.02), shape.problem, shape.inputs(seed: 1))
+        let m = runner.measure(KernelSource(SleepingKernel(seconds: 0.02)), shape.problem, shape.inputs(seed: 1))
         XCTAssertEqual(m.seconds.count, 2, "min runs, then the budget stops it")
         XCTAssertEqual(m.warmupRuns, 1)
         XCTAssertTrue(m.cutShort?.contains("2 of 10 runs") == true, m.cutShort ?? "nil")
         XCTAssertGreaterThanOrEqual(m.minimum, 0.02)
-        let quick = BenchRunner(settings: fast).measure(NaiveKernel(), shape.problem, shape.inputs(seed: 1))
+        let quick = BenchRunner(settings: fast).measure(KernelSource(NaiveKernel()), shape.problem, shape.inputs(seed: 1))
         XCTAssertEqual(quick.seconds.count, 3)
         XCTAssertNil(quick.cutShort)
     }
@@ -277,7 +277,7 @@ final class BenchTests: XCTestCase {
         let shapes = try Self.tiny.map { try BenchShape(parsing: $0) }
         let machine = MachineInfo.current(threads: 2).measuringPeak(seconds: 0.002, repetitions: 1)
         let kernels: [any DeformConvKernel] = [NaiveKernel(), RenamedKernel(base: NaiveKernel(), name: "naive-copy")]
-        return BenchRunner(settings: fast).run(shapes: shapes, kernels: kernels, machine: machine)
+        return BenchRunner(settings: fast).run(shapes: shapes, kernels: kernels.map(KernelSource.init), machine: machine)
     }
 
     /// What tools/bench/peers.py writes, with a shape in non-canonical form and a skipped peer.

@@ -10,8 +10,8 @@ final class HTMLReportTests: XCTestCase {
     static func inputs() throws -> HTMLReport.Inputs {
         var verify = CompareTests.verify([("basic-3x3", "naive", .pass, 0.4), ("groups-2", "naive", .pass, 0.2),
                                           ("basic-3x3", "simd", .pass, 0.5), ("groups-2", "simd", .fail, 3.5)])
-        verify.kernels = [KernelDescription(NaiveKernel())]
-        verify.kernels.append(KernelDescription(NaiveKernel()))
+        verify.kernels = [SourceIdentity(NaiveKernel())]
+        verify.kernels.append(SourceIdentity(NaiveKernel()))
         verify.kernels[1].name = "simd"
         verify.summary.cases = 2
         verify.summary.files = 1

@@ -28,9 +28,9 @@ final class PluginTests: XCTestCase {
     private var golden: String { byoPackageRoot.appendingPathComponent("vectors/dcn-default.h5").path }
 
     func testExamplePluginPassesTheGate() throws {
-        let plugin = try PluginKernel(path: try compile("example_kernel.c", as: "example"))
+        let plugin = try PluginSource(path: try compile("example_kernel.c", as: "example"))
         XCTAssertEqual(plugin.name, "example-c")
-        let report = Verifier(kernels: [plugin]).run(files: [golden])
+        let report = Verifier(sources: [plugin]).run(files: [golden])
         XCTAssertGreaterThan(report.summary.cases, 100)
         XCTAssertEqual(report.summary.failed, 0, report.results.filter { $0.status == .fail }.map { "\($0.caseName): \($0.message ?? "")" }.joined(separator: "\n"))
         XCTAssertTrue(report.results.contains { $0.dtype == "float16" && $0.expect == "ok" && $0.status == .pass })
@@ -38,9 +38,9 @@ final class PluginTests: XCTestCase {
     }
 
     func testPlantedBugFailsAtANamedCaseAndElement() throws {
-        let plugin = try PluginKernel(path: try compile("example_kernel.c", defines: ["-DDCN_PLANTED_BUG"], as: "bug"))
+        let plugin = try PluginSource(path: try compile("example_kernel.c", defines: ["-DDCN_PLANTED_BUG"], as: "bug"))
         XCTAssertEqual(plugin.name, "example-c-bug")
-        let report = Verifier(kernels: [plugin]).run(files: [golden])
+        let report = Verifier(sources: [plugin]).run(files: [golden])
         let failed = report.results.filter { $0.status == .fail }
         XCTAssertGreaterThan(failed.count, 0)
         XCTAssertEqual(report.exitCode, 1)
@@ -55,9 +55,9 @@ final class PluginTests: XCTestCase {
     }
 
     func testNonzeroStatusFailsTheCaseAndTheRunGoesOn() throws {
-        let plugin = try PluginKernel(path: try compile("failing_kernel.c", as: "failing"))
+        let plugin = try PluginSource(path: try compile("failing_kernel.c", as: "failing"))
         XCTAssertTrue(plugin.name.hasPrefix("plugin:libfailing"), plugin.name)
-        let report = Verifier(kernels: [plugin]).run(files: [golden])
+        let report = Verifier(sources: [plugin]).run(files: [golden])
         let half = report.results.filter { $0.dtype == "float16" && $0.expect == "ok" }
         XCTAssertFalse(half.isEmpty)
         for result in half {
@@ -71,16 +71,16 @@ final class PluginTests: XCTestCase {
     }
 
     func testMissingLibraryOrSymbolIsAClearError() throws {
-        XCTAssertThrowsError(try PluginKernel(path: "/nonexistent/libnothing.so")) { error in
+        XCTAssertThrowsError(try PluginSource(path: "/nonexistent/libnothing.so")) { error in
             XCTAssertTrue("\(error)".contains("no such file"), "\(error)")
         }
         let library = try compile("example_kernel.c", as: "symbol")
-        XCTAssertThrowsError(try PluginKernel(path: library, symbol: "not_there")) { error in
+        XCTAssertThrowsError(try PluginSource(path: library, symbol: "not_there")) { error in
             XCTAssertTrue("\(error)".contains("no symbol 'not_there'"), "\(error)")
         }
         let notALibrary = try temporaryFolder(self) + "/libtext.so"
         try Data("not a library".utf8).write(to: URL(fileURLWithPath: notALibrary))
-        XCTAssertThrowsError(try PluginKernel(path: notALibrary)) { error in
+        XCTAssertThrowsError(try PluginSource(path: notALibrary)) { error in
             XCTAssertTrue("\(error)".contains("cannot load it"), "\(error)")
         }
     }

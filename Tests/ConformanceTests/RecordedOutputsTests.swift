@@ -59,7 +59,7 @@ final class RecordedOutputsTests: XCTestCase {
         guard let file = frameworkFiles.first(where: { $0.contains("mindspore") }) else {
             throw XCTSkip("no vectors/framework-mindspore-*.h5 in this checkout")
         }
-        let report = Verifier(kernels: [FrameworkOutputs()]).run(files: [file])
+        let report = Verifier(sources: [FrameworkOutputsSource()]).run(files: [file])
         XCTAssertEqual(report.kernels.map(\.name), ["framework"])
         XCTAssertEqual(report.kernels.first?.uAcc, UnitRoundoff.float32)
         let valid32 = report.results.filter { $0.expect == "ok" && $0.dtype == "float32" }
@@ -77,14 +77,14 @@ final class RecordedOutputsTests: XCTestCase {
     }
 
     func testFrameworkErrorAttributeParsing() {
-        XCTAssertEqual(FrameworkOutputs.parse(frameworkError: "ValueError: For 'X', bad"), .error(errorClass: "ValueError", code: nil, message: "For 'X', bad"))
-        XCTAssertEqual(FrameworkOutputs.parse(frameworkError: "accepted"), .accepted(nil))
-        if case .missing(let why) = FrameworkOutputs.parse(frameworkError: "not run: would allocate 1 TB") {
+        XCTAssertEqual(FrameworkOutputsSource.parse(frameworkError: "ValueError: For 'X', bad"), .rejected(errorClass: "ValueError", code: nil, message: "For 'X', bad"))
+        XCTAssertEqual(FrameworkOutputsSource.parse(frameworkError: "accepted"), .accepted(note: nil))
+        if case .unavailable(let why) = FrameworkOutputsSource.parse(frameworkError: "not run: would allocate 1 TB") {
             XCTAssertTrue(why.contains("not run: would allocate 1 TB"))
         } else {
             XCTFail("not run is nothing recorded")
         }
-        XCTAssertEqual(FrameworkOutputs.parse(frameworkError: "Fail: [ONNXRuntimeError] : 1"), .error(errorClass: "Fail", code: nil, message: "[ONNXRuntimeError] : 1"))
+        XCTAssertEqual(FrameworkOutputsSource.parse(frameworkError: "Fail: [ONNXRuntimeError] : 1"), .rejected(errorClass: "Fail", code: nil, message: "[ONNXRuntimeError] : 1"))
     }
 
     /// `dcn run` then `dcn verify --outputs` gives the same pass/fail as verifying the kernel directly,
@@ -93,17 +93,17 @@ final class RecordedOutputsTests: XCTestCase {
         let folder = try temporaryFolder(self)
         for kernel in [NaiveKernel(), PlantedOutputBug(index: 3, relativeChange: 1e-3)] as [any DeformConvKernel] {
             let path = folder + "/\(kernel.name).h5"
-            let summary = try OutputsRecorder(kernel: kernel).record(golden: defaultSuitePath, to: path, producer: "test")
+            let summary = try OutputsRecorder(source: KernelSource(kernel)).record(golden: defaultSuitePath, to: path, producer: "test")
             XCTAssertTrue(summary.skipped.isEmpty)
             XCTAssertGreaterThan(summary.errors, 10)
             let info = try OutputsFileInfo(path: path)
             XCTAssertEqual(info.kernel, kernel.name)
             XCTAssertEqual(info.uAcc, kernel.accumulationUnitRoundoff)
-            let recorded = try XCTUnwrap(ExternalKernels.resolve("outputs:" + path))
-            XCTAssertEqual(recorded.name, kernel.name)
+            let recorded = try SourceSpecification(kernelArgument: "outputs:" + path).build()
+            XCTAssertEqual(recorded.identity.name, kernel.name)
 
             let direct = Verifier(kernels: [kernel]).run(files: [defaultSuitePath])
-            let replayed = Verifier(kernels: [recorded]).run(files: [defaultSuitePath])
+            let replayed = Verifier(sources: [recorded]).run(files: [defaultSuitePath])
             XCTAssertEqual(direct.results.map(\.caseName), replayed.results.map(\.caseName))
             XCTAssertEqual(direct.results.map(\.status), replayed.results.map(\.status), kernel.name)
             XCTAssertEqual(direct.results.map(\.ratio), replayed.results.map(\.ratio), kernel.name)
@@ -116,15 +116,15 @@ final class RecordedOutputsTests: XCTestCase {
     /// and replays as a failed case; the other cases are recorded as usual.
     func testRecordedRunFailuresReplayAsFailedCases() throws {
         let folder = try temporaryFolder(self)
-        let clean = try OutputsRecorder(kernel: NaiveKernel()).record(golden: defaultSuitePath, to: folder + "/naive.h5", producer: "test")
+        let clean = try OutputsRecorder(source: KernelSource(NaiveKernel())).record(golden: defaultSuitePath, to: folder + "/naive.h5", producer: "test")
         let path = folder + "/failing.h5"
-        let summary = try OutputsRecorder(kernel: FailingOnFloat16()).record(golden: defaultSuitePath, to: path, producer: "test")
+        let summary = try OutputsRecorder(source: FailingOnFloat16()).record(golden: defaultSuitePath, to: path, producer: "test")
         let failures = summary.errors - clean.errors
         XCTAssertGreaterThan(failures, 0, "the suite has valid float16 cases")
         XCTAssertEqual(summary.outputs, clean.outputs - failures)
 
-        let recorded = try XCTUnwrap(ExternalKernels.resolve("outputs:" + path))
-        let replayed = Verifier(kernels: [recorded]).run(files: [defaultSuitePath])
+        let recorded = try SourceSpecification(kernelArgument: "outputs:" + path).build()
+        let replayed = Verifier(sources: [recorded]).run(files: [defaultSuitePath])
         let failed = replayed.results.filter { $0.status != .pass }
         XCTAssertEqual(failed.count, failures)
         XCTAssertTrue(failed.allSatisfy { $0.dtype == "float16" && ($0.message ?? "").contains("KernelFailure") },
@@ -143,7 +143,7 @@ final class RecordedOutputsTests: XCTestCase {
         let (wrongShape, missing, acceptedValid) = (valid[0], valid[1], valid[2])
         let (wrongClass, wrongCode, accepted, classOnly) = (errors[0], errors[1], errors[2], errors[3])
         let planted: Set = [wrongShape, missing, acceptedValid, wrongClass, wrongCode, accepted, classOnly]
-        _ = try OutputsRecorder(kernel: NaiveKernel()).record(golden: defaultSuitePath, to: path, producer: "test",
+        _ = try OutputsRecorder(source: KernelSource(NaiveKernel())).record(golden: defaultSuitePath, to: path, producer: "test",
                                                               include: { !planted.contains($0) })
         do {
             let file = try File.open(path, mode: .readWrite)
@@ -161,8 +161,8 @@ final class RecordedOutputsTests: XCTestCase {
             try cases.createGroup(classOnly).setAttribute("error_class", string: classOnlyCode.exceptionClass.rawValue)
             file.close()
         }
-        let source = OutputsFileKernel(path: path, name: "bad", uAcc: UnitRoundoff.float32, uS: UnitRoundoff.float32)
-        let report = Verifier(kernels: [source]).run(files: [defaultSuitePath])
+        let source = OutputsFileSource(path: path, name: "bad", uAcc: UnitRoundoff.float32, uS: UnitRoundoff.float32)
+        let report = Verifier(sources: [source]).run(files: [defaultSuitePath])
         func message(_ name: String) -> String {
             let result = report.results.first { $0.caseName == name }!
             XCTAssertEqual(result.status, name == classOnly ? .pass : .fail, name)
@@ -170,9 +170,9 @@ final class RecordedOutputsTests: XCTestCase {
         }
         XCTAssertTrue(message(wrongShape).contains("has shape [1, 2], the output shape is"), message(wrongShape))
         XCTAssertTrue(message(missing).hasPrefix("no outputs recorded for this case"), message(missing))
-        XCTAssertTrue(message(acceptedValid).contains("expected ok, 'bad' recorded RuntimeError"), message(acceptedValid))
-        XCTAssertTrue(message(wrongClass).contains("recorded RuntimeError"), message(wrongClass))
-        XCTAssertTrue(message(wrongCode).contains("recorded"), message(wrongCode))
+        XCTAssertTrue(message(acceptedValid).contains("expected ok, 'bad' raised RuntimeError"), message(acceptedValid))
+        XCTAssertTrue(message(wrongClass).contains("raised RuntimeError"), message(wrongClass))
+        XCTAssertTrue(message(wrongCode).contains("raised"), message(wrongCode))
         XCTAssertTrue(message(accepted).contains("accepted the call"), message(accepted))
         _ = message(classOnly)
         XCTAssertEqual(report.summary.failed, 6)
@@ -188,12 +188,12 @@ final class RecordedOutputsTests: XCTestCase {
         let outputs = byoPackageRoot.appendingPathComponent("tools/examples/outputs/torchvision-dcn-default.h5").path
         let golden = byoPackageRoot.appendingPathComponent("vectors/dcn-default.h5").path
         guard FileManager.default.fileExists(atPath: outputs) else { return XCTFail("missing \(outputs)") }
-        let float32Units = try XCTUnwrap(ExternalKernels.resolve("outputs:" + outputs))
+        let float32Units = try SourceSpecification(kernelArgument: "outputs:" + outputs).build().identity
         XCTAssertTrue(float32Units.name.hasPrefix("torchvision"), float32Units.name)
-        let halfUnits = try XCTUnwrap(ExternalKernels.resolve(ExternalKernels.spec(
-            kind: "outputs", argument: outputs, options: ["name": "torchvision-half", "u_acc": "2^-11", "u_s": "2^-11"])))
-        XCTAssertEqual(halfUnits.accumulationUnitRoundoff, 0x1p-11)
-        let report = Verifier(kernels: [float32Units, halfUnits]).run(files: [golden])
+        let half = DeclaredUnits(uAcc: try DeclaredUnits.unitRoundoff("2^-11"), uS: try DeclaredUnits.unitRoundoff("2^-11"))
+        let halfUnits = try SourceSpecification.outputs(path: outputs, name: "torchvision-half", units: half).build()
+        XCTAssertEqual(halfUnits.identity.uAcc, 0x1p-11)
+        let report = Verifier(sources: [try SourceSpecification(kernelArgument: "outputs:" + outputs).build(), halfUnits]).run(files: [golden])
         func valid(_ kernel: String, _ dtype: String) -> [CaseResult] {
             report.results.filter { $0.kernel == kernel && $0.expect == "ok" && $0.dtype == dtype }
         }
@@ -205,40 +205,47 @@ final class RecordedOutputsTests: XCTestCase {
     }
 
     func testUnitRoundoffSyntax() throws {
-        XCTAssertEqual(try ExternalKernels.unitRoundoff("2^-24"), 0x1p-24)
-        XCTAssertEqual(try ExternalKernels.unitRoundoff("2**-11"), 0x1p-11)
-        XCTAssertEqual(try ExternalKernels.unitRoundoff("0x1p-24"), 0x1p-24)
-        XCTAssertEqual(try ExternalKernels.unitRoundoff("float16"), 0x1p-11)
-        XCTAssertThrowsError(try ExternalKernels.unitRoundoff("2"))
-        let spec = ExternalKernels.spec(kind: "outputs", argument: "/tmp/a:b.h5", options: ["name": "x", "u_acc": "\(0x1p-11)"])
-        let parsed = try XCTUnwrap(ExternalKernels.parse(spec))
-        XCTAssertEqual(parsed.kind, "outputs")
-        XCTAssertEqual(parsed.argument, "/tmp/a:b.h5")
-        XCTAssertEqual(parsed.options["u_acc"].flatMap(Double.init), 0x1p-11)
-        XCTAssertNil(ExternalKernels.parse("simd"))
-        XCTAssertNotNil(ExternalKernels.parse("framework"))
+        XCTAssertEqual(try DeclaredUnits.unitRoundoff("2^-24"), 0x1p-24)
+        XCTAssertEqual(try DeclaredUnits.unitRoundoff("2**-11"), 0x1p-11)
+        XCTAssertEqual(try DeclaredUnits.unitRoundoff("0x1p-24"), 0x1p-24)
+        XCTAssertEqual(try DeclaredUnits.unitRoundoff("float16"), 0x1p-11)
+        XCTAssertThrowsError(try DeclaredUnits.unitRoundoff("2"))
+    }
+
+    /// `--kernel` values become typed specifications, and a specification survives the JSON a reader child receives.
+    func testSourceSpecificationsParseAndTravelAsJSON() throws {
+        XCTAssertEqual(SourceSpecification(kernelArgument: "simd"), .kernel(name: "simd", threads: nil))
+        XCTAssertEqual(SourceSpecification(kernelArgument: "framework"), .framework(dataset: "y_framework", name: nil, units: .none))
+        XCTAssertEqual(SourceSpecification(kernelArgument: "framework:y_gpu"), .framework(dataset: "y_gpu", name: nil, units: .none))
+        XCTAssertEqual(SourceSpecification(kernelArgument: "outputs:/tmp/a:b.h5"), .outputs(path: "/tmp/a:b.h5", name: nil, units: .none))
+        XCTAssertEqual(SourceSpecification(kernelArgument: "plugin:lib.so"), .plugin(path: "lib.so", symbol: nil, name: nil, units: .none, threads: nil))
+        let list: [SourceSpecification] = [.kernel(name: "threaded", threads: 3),
+                                           .outputs(path: "/tmp/o.h5", name: "x", units: DeclaredUnits(uAcc: 0x1p-11)),
+                                           .plugin(path: "/tmp/p.so", symbol: "run", name: nil, units: .none, threads: 2)]
+        XCTAssertEqual(try IsolatedVerifier.decodeSpecifications(IsolatedVerifier.encode(list)), list)
+        XCTAssertThrowsError(try SourceSpecification.kernel(name: "no-such", threads: nil).build()) { error in
+            XCTAssertTrue("\(error)".contains("unknown kernel 'no-such'"), "\(error)")
+        }
+        XCTAssertThrowsError(try SourceSpecification(kernelArgument: "framework").buildComputing(), "a recorded source has nothing to run")
     }
 }
 
 /// naive, except that every float16 run fails (as a plugin's nonzero status does).
-private final class FailingOnFloat16: FallibleKernel, @unchecked Sendable {
-    let name = "failing-on-float16"
-    let summary = "naive; float16 runs report a failure"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
-    private var failure: String?
+private struct FailingOnFloat16: ComputingSource {
+    var identity: SourceIdentity {
+        SourceIdentity(name: "failing-on-float16", uAcc: UnitRoundoff.float32, uS: UnitRoundoff.float32, summary: "naive; float16 runs report a failure")
+    }
+    var threads: Int { 1 }
 
-    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
-        NaiveKernel().run(problem, inputs)
+    func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
+        try DeformConvProblem(validating: arguments, limits: limits)
     }
 
-    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
-        failure = "float16 is not supported"
-        return [Float16](repeating: 0, count: problem.outputCount)
+    func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> Result<[Float], ComputeFailure> {
+        .success(NaiveKernel().run(problem, inputs))
     }
 
-    func takeRunFailure() -> String? {
-        defer { failure = nil }
-        return failure
+    func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure> {
+        .failure(ComputeFailure("float16 is not supported"))
     }
 }

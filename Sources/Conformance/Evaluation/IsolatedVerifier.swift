@@ -15,8 +15,9 @@ import Foundation
 /// no progress for `caseTimeout` seconds is killed and reported the same way.
 public struct IsolatedVerifier: Sendable {
     public var executable: String
-    public var kernelNames: [String]
-    public var threads: Int?
+    /// What the children build their sources from (as JSON); built once here too, for their identities.
+    public var specifications: [SourceSpecification]
+    public var identities: [SourceIdentity]
     public var limits: ResourceLimits
     public var shard: Shard?
     /// Seconds a case may run without finishing before the child is killed.
@@ -24,11 +25,14 @@ public struct IsolatedVerifier: Sendable {
     /// Crashes tolerated in one file before it is given up as unreadable.
     public static let maxCrashesPerFile = 16
 
-    public init(executable: String, kernelNames: [String], threads: Int? = nil, limits: ResourceLimits = .standard,
-                shard: Shard? = nil, caseTimeout: Double = 600) {
+    /// `identities` are those of the sources the parent built from `specifications` (once, so that a bad
+    /// specification is a usage error there rather than in every child).
+    public init(executable: String, specifications: [SourceSpecification], identities: [SourceIdentity],
+                limits: ResourceLimits = .standard, shard: Shard? = nil, caseTimeout: Double = 600) {
+        precondition(specifications.count == identities.count, "one identity per specification")
         self.executable = executable
-        self.kernelNames = kernelNames
-        self.threads = threads
+        self.specifications = specifications
+        self.identities = identities
         self.limits = limits
         self.shard = shard
         self.caseTimeout = caseTimeout
@@ -42,10 +46,6 @@ public struct IsolatedVerifier: Sendable {
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
 
-    var verifier: Verifier {
-        Verifier(kernels: kernelNames.compactMap { try? ExternalKernels.kernel(named: $0, threads: threads) }, limits: limits, shard: shard)
-    }
-
     public func run(files: [String], progress: (VerifyProgress) -> Void = { _ in }) -> VerifyReport {
         let folder = NSTemporaryDirectory() + "dcn-verify-\(getpid())-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -57,7 +57,7 @@ public struct IsolatedVerifier: Sendable {
                                         fileNumber: index + 1, fileCount: files.count))
             })
         }
-        return verifier.assemble(files: files, outcomes: outcomes)
+        return Verifier.assemble(files: files, outcomes: outcomes, sources: identities, shard: shard)
     }
 
     /// One file through as many child runs as it takes to get past the cases that crash.
@@ -94,8 +94,8 @@ public struct IsolatedVerifier: Sendable {
     private func add(_ crash: (index: Int, name: String, why: String), to outcome: inout FileOutcome, fileIndex: Int) {
         let shard = self.shard ?? .all
         var placed = Array(zip(outcome.localPositions, outcome.results))
-        for (kernelIndex, kernel) in kernelNames.enumerated() {
-            let position = crash.index * kernelNames.count + kernelIndex
+        for (kernelIndex, kernel) in identities.map(\.name).enumerated() {
+            let position = crash.index * identities.count + kernelIndex
             guard shard.owns(fileIndex: fileIndex, position: position) else { continue }
             let message = "malformed case: \(outcome.file): case '\(crash.name)': the reader process \(crash.why) while checking this case "
                 + "(most likely inside libhdf5 on corrupt data); the case was skipped and the run went on"
@@ -151,9 +151,7 @@ public struct IsolatedVerifier: Sendable {
         try? FileManager.default.removeItem(atPath: outcomePath)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         var arguments = ["verify-file", file, "--file-index", "\(index)", "--outcome", outcomePath,
-                         "--max-memory", "\(limits.maxWorkingBytes)"]
-        for name in kernelNames { arguments += ["--kernel", name] }
-        if let threads { arguments += ["--threads", "\(threads)"] }
+                         "--max-memory", "\(limits.maxWorkingBytes)", "--sources", Self.encode(specifications)]
         if let shard { arguments += ["--shard", shard.description] }
         for caseIndex in skip { arguments += ["--skip-case", "\(caseIndex)"] }
 
@@ -229,6 +227,15 @@ public struct IsolatedVerifier: Sendable {
         } catch {
             return .failed("\(file): the reader process wrote no readable outcome: \(error)")
         }
+    }
+
+    /// The source specifications as the child's `--sources` argument.
+    public static func encode(_ specifications: [SourceSpecification]) -> String {
+        String(decoding: (try? JSONEncoder().encode(specifications)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    public static func decodeSpecifications(_ text: String) throws -> [SourceSpecification] {
+        try JSONDecoder().decode([SourceSpecification].self, from: Data(text.utf8))
     }
 
     /// The child's outcome as compact JSON (the report's keys and non-finite numbers, no formatting).

@@ -6,12 +6,6 @@ import Glibc
 import Darwin
 #endif
 
-/// A kernel whose run can fail without trapping; the verifier fails the case with the message.
-public protocol FallibleKernel: DeformConvKernel {
-    /// The failure of the last `run` on this thread, cleared by the call; nil when it succeeded.
-    func takeRunFailure() -> String?
-}
-
 /// A plugin could not be loaded.
 public struct PluginError: Error, Sendable, CustomStringConvertible {
     public var description: String
@@ -21,9 +15,11 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
 /// A kernel written in C (or anything with a C ABI) in a shared library: `include/dcn_kernel.h`.
 ///
 /// dcn validates every call by SPEC section 2 before it reaches the plugin, so the plugin only
-/// sees valid problems. A nonzero status from the plugin fails the case ("plugin returned
-/// status N") and the run goes on.
-public final class PluginKernel: FallibleKernel, @unchecked Sendable {
+/// sees valid problems. A nonzero status from the plugin is the call's outcome, a
+/// `ComputeFailure` ("plugin returned status N"): the case fails and the run goes on.
+///
+/// Immutable after loading (the library handle and function pointer), hence Sendable.
+public final class PluginSource: ComputingSource, @unchecked Sendable {
     typealias RunFunction = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?,
                                             UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Int32
     typealias NameFunction = @convention(c) () -> UnsafePointer<CChar>?
@@ -43,7 +39,7 @@ public final class PluginKernel: FallibleKernel, @unchecked Sendable {
     private let suggestedThreads: Int?
 
     /// Loads `path` and looks up `symbol`; `name` overrides the plugin's `dcn_kernel_name()`.
-    public init(path: String, symbol: String = PluginKernel.defaultSymbol, name: String? = nil,
+    public init(path: String, symbol: String = PluginSource.defaultSymbol, name: String? = nil,
                 uAcc: Double = UnitRoundoff.float32, uS: Double = UnitRoundoff.float32, threads: Int? = nil) throws(PluginError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw PluginError("plugin \(path): no such file")
@@ -76,6 +72,14 @@ public final class PluginKernel: FallibleKernel, @unchecked Sendable {
         "C plugin \(path), symbol \(symbol) (include/dcn_kernel.h)"
     }
 
+    public var identity: SourceIdentity {
+        SourceIdentity(name: name, uAcc: accumulationUnitRoundoff, uS: samplingUnitRoundoff, summary: summary)
+    }
+
+    public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
+        try DeformConvProblem(validating: arguments, limits: limits)
+    }
+
     /// The `dcn_problem` struct as int64 values in header order.
     func problemStruct(_ problem: DeformConvProblem) -> [Int64] {
         let g = problem.geometry
@@ -90,7 +94,7 @@ public final class PluginKernel: FallibleKernel, @unchecked Sendable {
         return fields.map(Int64.init)
     }
 
-    private func call<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>, fill: T) -> [T] {
+    private func call<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>, fill: T) -> Result<[T], ComputeFailure> {
         var y = [T](repeating: fill, count: problem.outputCount)
         let header = problemStruct(problem)
         let status: Int32 = header.withUnsafeBytes { p in
@@ -110,26 +114,14 @@ public final class PluginKernel: FallibleKernel, @unchecked Sendable {
                 }
             }
         }
-        if status != 0 {
-            Thread.current.threadDictionary[Self.failureKey] = "plugin returned status \(status) (\(name), \(path))"
-        }
-        return y
+        return status == 0 ? .success(y) : .failure(ComputeFailure("plugin returned status \(status) (\(name), \(path))"))
     }
 
-    static let failureKey = "dcn.plugin.failure"
-
-    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+    public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> Result<[Float], ComputeFailure> {
         call(problem, inputs, fill: .nan)
     }
 
-    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+    public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure> {
         call(problem, inputs, fill: .nan)
-    }
-
-    public func takeRunFailure() -> String? {
-        let dictionary = Thread.current.threadDictionary
-        let failure = dictionary[Self.failureKey] as? String
-        dictionary.removeObject(forKey: Self.failureKey)
-        return failure
     }
 }

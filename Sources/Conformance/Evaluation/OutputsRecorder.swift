@@ -16,20 +16,17 @@ public struct OutputsRecorder: Sendable {
         public var skipped: [(name: String, why: String)] = []
     }
 
-    public var kernel: any DeformConvKernel
+    public var source: any ComputingSource
     public var limits: ResourceLimits
 
-    public init(kernel: any DeformConvKernel, limits: ResourceLimits = .standard) {
-        self.kernel = kernel
+    public init(source: any ComputingSource, limits: ResourceLimits = .standard) {
+        self.source = source
         self.limits = limits
     }
 
     /// Records the cases of `golden` for which `include` is true (default: all).
     public func record(golden: String, to path: String, producer: String, include: (String) -> Bool = { _ in true },
-                       progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> Summary {
-        guard !(kernel is any RecordedOutputsKernel) else {
-            throw OutputsFileError("'\(kernel.name)' is a recorded source, not a kernel: there is nothing to run")
-        }
+                       progress: (Int, Int, String) -> Void = { _, _, _ in }) throws(OutputsFileError) -> Summary {
         let reader: GoldenFileReader
         let names: [String]
         do {
@@ -38,8 +35,9 @@ public struct OutputsRecorder: Sendable {
         } catch {
             throw OutputsFileError(error.description)
         }
-        let writer = try OutputsFileWriter(path: path, producer: producer, golden: golden, kernel: kernel.name,
-                                           uAcc: kernel.accumulationUnitRoundoff, uS: kernel.samplingUnitRoundoff)
+        let identity = source.identity
+        let writer = try OutputsFileWriter(path: path, producer: producer, golden: golden, kernel: identity.name,
+                                           uAcc: identity.uAcc, uS: identity.uS)
         defer { writer.close() }
         var summary = Summary()
         for (index, name) in names.enumerated() where include(name) {
@@ -49,33 +47,38 @@ public struct OutputsRecorder: Sendable {
                 summary.skipped.append((name, "malformed case: \(error.description)"))
                 continue
             }
+            let item = EvaluationCase(reader: reader, header: header, limits: limits)
+            // Evaluated as for verify, except that a call the source accepts is run even when the
+            // case expects an error: its output is what a later verify reports as "accepted".
             let problem: DeformConvProblem
             do throws(DeformConvError) {
-                problem = try kernel.validate(header.arguments, limits: limits)
+                problem = try source.validate(header.arguments, limits: limits)
             } catch {
                 try writer.writeError(name, errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
                 summary.errors += 1
                 continue
             }
-            // The kernel's output, or the failure it reported instead of one.
-            func record<T: HDF5Element>(_ y: [T]) throws {
-                if let failure = (kernel as? any FallibleKernel)?.takeRunFailure() {
-                    try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
-                    summary.errors += 1
-                } else {
-                    try writer.writeOutput(name, shape: problem.outputShape, values: y)
-                    summary.outputs += 1
-                }
-            }
-            do {
-                switch problem.dtype {
-                case .float16: try record(kernel.run(problem, try reader.inputs(of: name, problem: problem, as: Float16.self)))
-                default: try record(kernel.run(problem, try reader.inputs(of: name, problem: problem, as: Float.self)))
-                }
-            } catch let error as OutputsFileError {
-                throw error
+            let outcome: CaseOutcome
+            do throws(CaseDataError) {
+                outcome = try source.run(problem, on: item)
             } catch {
                 summary.skipped.append((name, "malformed case: \(error)"))
+                continue
+            }
+            switch outcome {
+            case let .output(values, storedType, _):
+                if storedType == "float16" {
+                    try writer.writeOutput(name, shape: problem.outputShape, values: values.map { Float16($0) })
+                } else {
+                    try writer.writeOutput(name, shape: problem.outputShape, values: values.map { Float($0) })
+                }
+                summary.outputs += 1
+            case .rejected, .accepted:
+                preconditionFailure("a computing source's run gives an output or a failure")
+            case let .unavailable(failure):
+                // A run the source reports as failed is recorded as such, and replays as a failed case.
+                try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
+                summary.errors += 1
             }
         }
         return summary
