@@ -1,9 +1,3 @@
-/// Rows of output channels and columns of pixels one microkernel call computes.
-enum Microkernel {
-    static let rows = 6
-    static let columns = 16
-}
-
 /// C[6×16] += A[6×k] · B[k×16]: the register-blocked FMA core of the tiled kernels.
 ///
 /// `a` is a packed sliver, k groups of 6 weights; `b` a packed panel block, k rows
