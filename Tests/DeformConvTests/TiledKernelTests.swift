@@ -16,7 +16,7 @@ final class TiledKernelTests: XCTestCase {
     ]
 
     /// The standard tiling and tiles of one, two and three 16-pixel blocks: on a CPU with AVX-512F,
-    /// 128 and 32 take the 32-pixel-wide microkernels and 16 and 48 take 12×16 (6×16 for fp16acc).
+    /// 128 and 32 take the 32-pixel-wide microkernels and 16 and 48 take 6×16.
     static let tilings = [Tiling(), Tiling(pixelsPerTile: 16, reductionRows: 1), Tiling(pixelsPerTile: 32, reductionRows: 20),
                           Tiling(pixelsPerTile: 48, reductionRows: 30)]
 

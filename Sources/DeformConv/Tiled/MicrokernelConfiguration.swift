@@ -24,7 +24,6 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         case float32x6x16AVX2
         case float16x6x16AVX2
         case float32x14x32AVX512
-        case float32x12x16AVX512
         case float16x12x32AVX512
     }
 
@@ -41,13 +40,18 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// standard tiles, best of 15: 12.1–12.7 ms with 14×32 against 14.6–15.5 ms with 6×16); the AVX2 ones
     /// fit every tile `Tiling` accepts (multiples of 16 pixels), so that selection always finds an entry.
     ///
+    /// There was a 12×16 AVX-512 Float32 entry (packed slivers) for tiles that are not a multiple of 32
+    /// pixels. Only such non-standard tilings reach it, and there it gained little over 6×16 AVX2 (simd,
+    /// best of 15, two runs on a shared host; 12×16 against 6×16): tiles of 48 pixels, r50-c5 18.3–19.7
+    /// against 20.3–20.4 ms, mb1ic128ih28oc128kh3 2.90–2.99 against 2.92–2.95 ms, mb1ic64ih14oc64kh3
+    /// 0.284 against 0.271–0.363 ms; tiles of 16 pixels, r50-c5 12.9–14.6 against 13.6–16.3 ms. The
+    /// standard 128-pixel tiles with 14×32 beat both (r50-c5 12.1–12.7 ms), so it was removed rather than
+    /// kept as a third Float32 kernel to maintain and test.
     static let table: [MicrokernelConfiguration] = [
         MicrokernelConfiguration(rows: 14, columns: 32, accumulation: .float32, instructionSet: .avx512,
                                  weightLayout: .inPlace, function: .float32x14x32AVX512),
         MicrokernelConfiguration(rows: 12, columns: 32, accumulation: .float16, instructionSet: .avx512,
                                  weightLayout: .inPlace, function: .float16x12x32AVX512),
-        MicrokernelConfiguration(rows: 12, columns: 16, accumulation: .float32, instructionSet: .avx512,
-                                 weightLayout: .packedSlivers, function: .float32x12x16AVX512),
         MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float32, instructionSet: .avx2,
                                  weightLayout: .packedSlivers, function: .float32x6x16AVX2),
         MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float16, instructionSet: .avx2,
@@ -91,7 +95,6 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         case .float32x6x16AVX2: microkernel6x16(k, a, b, c, ldc)
         case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
         case .float32x14x32AVX512: microkernel14x32AVX512(k, a, lda, liveRows, b, c, ldc)
-        case .float32x12x16AVX512: microkernel12x16AVX512(k, a, b, c, ldc)
         case .float16x12x32AVX512: microkernel12x32RoundingToHalfAVX512(k, a, lda, liveRows, b, c, ldc)
         }
     }

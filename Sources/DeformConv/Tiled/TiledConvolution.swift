@@ -38,9 +38,8 @@ public struct Tiling: Hashable, Sendable {
 /// sampling plan is built, then for each block of channels the bilinear samples are
 /// written into a packed panel in cache and an FMA microkernel (an entry of
 /// `MicrokernelConfiguration.table`) multiplies the weights by it: weights packed
-/// once per call into k-major slivers for the 16-pixel-wide kernels (6×16 AVX2,
-/// 12×16 AVX-512), read in place by the 32-pixel-wide AVX-512 ones (14×32, and
-/// 12×32 for `fp16acc`).
+/// once per call into k-major slivers for the 6×16 AVX2 kernels, read in place by
+/// the 32-pixel-wide AVX-512 ones (14×32, and 12×32 for `fp16acc`).
 ///
 /// Every output element is summed by one work item in one fixed order (bias, then
 /// channels, taps inside), whatever the thread count: results are bit-identical
