@@ -13,8 +13,8 @@
 /// 3. the accumulator starts at the bias rounded to Float16 (or 0), and for each
 ///    (channel, tap) in order, channel-major, taps row by row,
 ///    acc ← Float16(Float32(acc + w·s)): w·s is exact in Float32, the sum is rounded
-///    to Float32 and then to Float16 (KERNEL-NOTES.md: in rare ties this double
-///    rounding differs from rounding the exact sum once);
+///    to Float32 and then to Float16 (in rare ties this double rounding differs
+///    from rounding the exact sum once);
 /// 4. the output is the final accumulator (exact in either output type).
 ///
 /// Vectorised like `simd`, with every accumulator update rounded through F16C.

@@ -1,7 +1,7 @@
 /// C[14×32] += A[14×k] · B[k×32] on 512-bit registers: two zmm columns per row, so each
-/// broadcast weight feeds two FMAs and each k needs 16 loads for 28 FMAs (the 12×16 kernel
+/// broadcast weight feeds two FMAs and each k needs 16 loads for 28 FMAs (a 12×16 kernel
 /// needs 13 for 12). Used with panels of 32-pixel blocks; same FMA sequence per output
-/// element as the other microkernels. Only call it on a CPU with AVX-512F.
+/// element as the 6×16 AVX2 microkernel. Only call it on a CPU with AVX-512F.
 ///
 /// A is read where it is, the weight tensor itself: row i starts at `a + min(i, rows − 1) · lda`,
 /// and rows past the last output channel repeat it (their accumulators are never stored).

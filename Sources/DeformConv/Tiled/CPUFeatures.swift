@@ -15,3 +15,16 @@ enum CPUFeatures {
         #endif
     }()
 }
+
+/// The instruction set a microkernel is compiled for.
+enum InstructionSet: String, Hashable, Sendable {
+    /// AVX2, FMA and F16C: DeformConv's own baseline (Haswell), so always available.
+    case avx2
+    /// AVX-512F: only the DeformConvAVX512 module is compiled for it, and only after this run-time check may it run.
+    case avx512
+
+    /// Whether a CPU with (or without) AVX-512F can run it.
+    func isAvailable(hasAVX512F: Bool = CPUFeatures.hasAVX512F) -> Bool {
+        self == .avx2 || hasAVX512F
+    }
+}

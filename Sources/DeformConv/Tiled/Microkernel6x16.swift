@@ -1,16 +1,10 @@
-/// Rows of output channels and columns of pixels one microkernel call computes.
-enum Microkernel {
-    static let rows = 6
-    static let columns = 16
-}
-
 /// C[6×16] += A[6×k] · B[k×16]: the register-blocked FMA core of the tiled kernels.
 ///
 /// `a` is a packed sliver, k groups of 6 weights; `b` a packed panel block, k rows
 /// of 16 sampled values; `c` six rows of 16 accumulators with row stride `ldc`.
 /// Twelve ymm accumulators, two ymm loads and six broadcasts per k: the classic
-/// Haswell shape (KERNEL-NOTES.md). Kept out of line on purpose: inlined into its
-/// caller, LLVM fell back to 128-bit registers and a fifth of the speed.
+/// Haswell shape (BLIS's haswell sgemm kernel is 6×16). Kept out of line on purpose:
+/// inlined into its caller, LLVM fell back to 128-bit registers and a fifth of the speed.
 @inline(never)
 func microkernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {

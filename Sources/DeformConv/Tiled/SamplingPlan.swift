@@ -3,7 +3,7 @@
 /// corners, with the mask folded in.
 ///
 /// None of it depends on the channel, so it is computed once per tile and reused
-/// by every channel of the offset group (KERNEL-NOTES.md: the sampling plan).
+/// by every channel of the offset group.
 /// The corners are base, base + columnStep, base + rowStep and base + rowStep +
 /// columnStep. The base is shifted so that all four lie inside the image plane,
 /// and a corner outside the image gets weight 0: the hot loop then needs no bounds

@@ -1,4 +1,3 @@
-import DeformConvAVX512
 import Dispatch
 
 /// How the tiled kernels round: Float32 throughout, or every sample and every
@@ -8,35 +7,27 @@ enum Accumulation: Sendable {
     case float16
 }
 
-/// Tile sizes of the tiled kernels, and the vector width of their Float32 microkernel.
+/// Tile sizes of the tiled kernels, and (for tests) the microkernel they use.
 public struct Tiling: Hashable, Sendable {
-    /// Which Float32 microkernel multiplies the panels. Both give every output element the
-    /// same sequence of FMAs, so the results are bit-identical; only the speed differs.
-    public enum VectorWidth: Hashable, Sendable {
-        /// AVX-512 when the CPU has it, else AVX2.
-        case automatic
-        /// 6×16 on 256-bit registers (Haswell and later).
-        case avx2
-        /// 12×16 on 512-bit registers; falls back to AVX2 on a CPU without AVX-512F.
-        case avx512
-    }
-
-    /// Output pixels per tile (a multiple of 16, the microkernel's width).
+    /// Output pixels per tile (a multiple of 16, the width of the narrowest microkernel).
     public var pixelsPerTile: Int
     /// Panel rows per reduction block, rounded down to whole channels (at least one channel).
     public var reductionRows: Int
+    /// The entry of `MicrokernelConfiguration.table` to use, or nil for the first that fits. A forced
+    /// entry must be of the kernel's accumulation, fit the tile width and be runnable on this CPU.
+    var microkernel: MicrokernelConfiguration?
 
-    public var vectorWidth: VectorWidth
+    public init(pixelsPerTile: Int = 128, reductionRows: Int = 256) {
+        self.init(pixelsPerTile: pixelsPerTile, reductionRows: reductionRows, microkernel: nil)
+    }
 
-    /// Whether this tiling runs the AVX-512 microkernel on this CPU.
-    public var usesAVX512: Bool { vectorWidth != .avx2 && CPUFeatures.hasAVX512F }
-
-    public init(pixelsPerTile: Int = 128, reductionRows: Int = 256, vectorWidth: VectorWidth = .automatic) {
-        precondition(pixelsPerTile > 0 && pixelsPerTile % Microkernel.columns == 0, "pixelsPerTile must be a positive multiple of 16")
+    init(pixelsPerTile: Int, reductionRows: Int, microkernel: MicrokernelConfiguration?) {
+        let granularity = MicrokernelConfiguration.pixelGranularity
+        precondition(pixelsPerTile > 0 && pixelsPerTile % granularity == 0, "pixelsPerTile must be a positive multiple of \(granularity)")
         precondition(reductionRows > 0, "reductionRows must be positive")
         self.pixelsPerTile = pixelsPerTile
         self.reductionRows = reductionRows
-        self.vectorWidth = vectorWidth
+        self.microkernel = microkernel
     }
 
     public static let standard = Tiling()
@@ -45,9 +36,10 @@ public struct Tiling: Hashable, Sendable {
 /// The macro-kernel shared by `simd` and `threaded` (after BLIS): the output is cut
 /// into work items of (image, convolution group, tile of pixels). For each item a
 /// sampling plan is built, then for each block of channels the bilinear samples are
-/// written into a packed panel in cache and an FMA microkernel multiplies the weights
-/// by it: packed once per call into k-major slivers for the 6×16 and 12×16 kernels,
-/// read in place by the 32-pixel-wide AVX-512 kernels (14×32, and 12×32 for `fp16acc`).
+/// written into a packed panel in cache and an FMA microkernel (an entry of
+/// `MicrokernelConfiguration.table`) multiplies the weights by it: weights packed
+/// once per call into k-major slivers for the 6×16 AVX2 kernels, read in place by
+/// the 32-pixel-wide AVX-512 ones (14×32, and 12×32 for `fp16acc`).
 ///
 /// Every output element is summed by one work item in one fixed order (bias, then
 /// channels, taps inside), whatever the thread count: results are bit-identical
@@ -58,12 +50,8 @@ struct TiledConvolution: Sendable {
     let tiling: Tiling
     let accumulation: Accumulation
     let taps: Int
-    /// Output channels per microkernel call (and per packed weight sliver), and pixels per panel
-    /// block. AVX-512 with tiles of whole 32-pixel blocks: 14×32 (Float32) and 12×32 (Float16
-    /// rounding), both reading the weights in place. Otherwise packed slivers: 12×16 on AVX-512
-    /// for Float32, 6×16 on AVX2.
-    let mr: Int
-    let nr: Int
+    /// The table entry that multiplies: the one the tiling forces, else the first that fits.
+    let microkernel: MicrokernelConfiguration
     let slivers: Int
     let channelsPerBlock: Int
     let blockRows: Int
@@ -74,13 +62,11 @@ struct TiledConvolution: Sendable {
         self.tiling = tiling
         self.accumulation = accumulation
         taps = problem.kernelHeight * problem.kernelWidth
-        switch (accumulation, tiling.usesAVX512, tiling.pixelsPerTile % 32 == 0) {
-        case (.float32, true, true): (mr, nr) = (14, 32)
-        case (.float16, true, true): (mr, nr) = (12, 32)
-        case (.float32, true, false): (mr, nr) = (12, Microkernel.columns)
-        default: (mr, nr) = (Microkernel.rows, Microkernel.columns)
-        }
-        slivers = (problem.outputChannelsPerGroup + mr - 1) / mr
+        let microkernel = tiling.microkernel ?? .selected(for: accumulation, pixelsPerTile: tiling.pixelsPerTile)
+        precondition(microkernel.fits(accumulation, pixelsPerTile: tiling.pixelsPerTile),
+                     "microkernel \(microkernel) does not fit \(accumulation) accumulation, tiles of \(tiling.pixelsPerTile) pixels on this CPU")
+        self.microkernel = microkernel
+        slivers = (problem.outputChannelsPerGroup + microkernel.rows - 1) / microkernel.rows
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         blockRows = channelsPerBlock * taps
         tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
@@ -88,9 +74,13 @@ struct TiledConvolution: Sendable {
 
     var workItems: Int { problem.batch * problem.groups * tiles }
 
+    /// Output channels per microkernel call (and per packed weight sliver), and pixels per panel block.
+    var mr: Int { microkernel.rows }
+    var nr: Int { microkernel.columns }
+
     /// Whether the microkernel reads the weights where they are instead of from packed slivers
     /// (the 32-wide AVX-512 kernels: measured faster without packing, see their files).
-    var readsWeightsInPlace: Bool { nr == 32 }
+    var readsWeightsInPlace: Bool { microkernel.weightLayout == .inPlace }
 
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
@@ -204,13 +194,7 @@ struct TiledConvolution: Sendable {
                     for block in 0..<(pixels / nr) {
                         let b = panel + block * blockRows * nr
                         let c = accumulators + sliver * mr * pixels + block * nr
-                        switch (accumulation, mr, nr) {
-                        case (.float32, 14, _): microkernel14x32AVX512(rows, weights, p.reductionLength, liveRows, b, c, pixels)
-                        case (.float32, 12, _): microkernel12x16AVX512(rows, weights, b, c, pixels)
-                        case (.float32, _, _): microkernel6x16(rows, weights, b, c, pixels)
-                        case (.float16, _, 32): microkernel12x32RoundingToHalfAVX512(rows, weights, p.reductionLength, liveRows, b, c, pixels)
-                        case (.float16, _, _): microkernel6x16RoundingToHalf(rows, weights, b, c, pixels)
-                        }
+                        microkernel.multiply(rows, weights, p.reductionLength, liveRows, b, c, pixels)
                     }
                 }
             }

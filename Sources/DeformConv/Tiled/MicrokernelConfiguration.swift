@@ -1,0 +1,101 @@
+import DeformConvAVX512
+
+/// One microkernel of the tiled kernels and what the macro-kernel must know to call it,
+/// after XNNPACK's gemm config tables: C[rows × columns] += A[rows × k] · B[k × columns],
+/// with B a block of `columns` pixels of the sampled panel and C a block of the accumulator tile.
+///
+/// `table` lists them all; `TiledConvolution` takes the first entry that fits (its accumulation,
+/// this CPU, the tile width) unless `Tiling` forces one, and calls its function through `multiply`,
+/// the only place that maps a configuration to a function. Every entry gives every output element
+/// the same sequence of operations as the scalar model of its accumulation, so the entries of one
+/// accumulation are bit-identical to each other; MicrokernelConfigurationTests runs each entry the
+/// CPU can run through the same checks.
+struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
+    /// How the microkernel reads A, the weights.
+    enum WeightLayout: Hashable, Sendable {
+        /// Slivers of `rows` output channels packed k-major once per call (`packWeightSliver`).
+        case packedSlivers
+        /// The weight tensor itself, one row pointer per output channel: no packing pass and no copy.
+        case inPlace
+    }
+
+    /// The functions, one case per microkernel file.
+    enum Function: Hashable, Sendable {
+        case float32x6x16AVX2
+        case float16x6x16AVX2
+        case float32x14x32AVX512
+        case float16x12x32AVX512
+    }
+
+    /// Output channels per call (and per packed sliver).
+    let rows: Int
+    /// Pixels per call: the width of the panel's pixel blocks. The tile width must be a multiple of it.
+    let columns: Int
+    let accumulation: Accumulation
+    let instructionSet: InstructionSet
+    let weightLayout: WeightLayout
+    let function: Function
+
+    /// The configurations, preferred first. The AVX-512 entries are faster where they fit (simd on r50-c5,
+    /// standard tiles, best of 15: 12.1–12.7 ms with 14×32 against 14.6–15.5 ms with 6×16); the AVX2 ones
+    /// fit every tile `Tiling` accepts (multiples of 16 pixels), so that selection always finds an entry.
+    ///
+    /// There was a 12×16 AVX-512 Float32 entry (packed slivers) for tiles that are not a multiple of 32
+    /// pixels. Only such non-standard tilings reach it, and there it gained little over 6×16 AVX2 (simd,
+    /// best of 15, two runs on a shared host; 12×16 against 6×16): tiles of 48 pixels, r50-c5 18.3–19.7
+    /// against 20.3–20.4 ms, mb1ic128ih28oc128kh3 2.90–2.99 against 2.92–2.95 ms, mb1ic64ih14oc64kh3
+    /// 0.284 against 0.271–0.363 ms; tiles of 16 pixels, r50-c5 12.9–14.6 against 13.6–16.3 ms. The
+    /// standard 128-pixel tiles with 14×32 beat both (r50-c5 12.1–12.7 ms), so it was removed rather than
+    /// kept as a third Float32 kernel to maintain and test.
+    static let table: [MicrokernelConfiguration] = [
+        MicrokernelConfiguration(rows: 14, columns: 32, accumulation: .float32, instructionSet: .avx512,
+                                 weightLayout: .inPlace, function: .float32x14x32AVX512),
+        MicrokernelConfiguration(rows: 12, columns: 32, accumulation: .float16, instructionSet: .avx512,
+                                 weightLayout: .inPlace, function: .float16x12x32AVX512),
+        MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float32, instructionSet: .avx2,
+                                 weightLayout: .packedSlivers, function: .float32x6x16AVX2),
+        MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float16, instructionSet: .avx2,
+                                 weightLayout: .packedSlivers, function: .float16x6x16AVX2),
+    ]
+
+    /// The granularity of tile widths: every width that is a multiple of it fits an AVX2 entry of each accumulation.
+    static let pixelGranularity = 16
+
+    /// A name after the tile and the instruction set, as XNNPACK names its microkernels: "14x32-avx512",
+    /// "6x16-f16acc-avx2".
+    var name: String {
+        "\(rows)x\(columns)\(accumulation == .float16 ? "-f16acc" : "")-\(instructionSet.rawValue)"
+    }
+
+    var description: String { name }
+
+    /// Whether the macro-kernel may use this entry for `accumulation` with tiles of `pixelsPerTile` pixels.
+    func fits(_ accumulation: Accumulation, pixelsPerTile: Int, hasAVX512F: Bool = CPUFeatures.hasAVX512F) -> Bool {
+        self.accumulation == accumulation && pixelsPerTile % columns == 0 && instructionSet.isAvailable(hasAVX512F: hasAVX512F)
+    }
+
+    /// The first entry of `table` that fits.
+    static func selected(for accumulation: Accumulation, pixelsPerTile: Int,
+                         hasAVX512F: Bool = CPUFeatures.hasAVX512F) -> MicrokernelConfiguration {
+        guard let entry = table.first(where: { $0.fits(accumulation, pixelsPerTile: pixelsPerTile, hasAVX512F: hasAVX512F) }) else {
+            preconditionFailure("no microkernel for \(accumulation) accumulation and tiles of \(pixelsPerTile) pixels")
+        }
+        return entry
+    }
+
+    /// C[rows × columns] += A · B (or its Float16-rounding form): k rows of the panel block `b`,
+    /// accumulators `c` with row stride `ldc`. `a` is the sliver's first weight, packed or in place;
+    /// the in-place kernels find row i at `a + min(i, liveRows − 1) · lda` and the packed ones ignore
+    /// both. Inlined into the macro-kernel's block loop, so that the call stays a direct one: the
+    /// switch is on a value that is fixed for the whole call, and the branch predictor learns it.
+    @inline(__always)
+    func multiply(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ liveRows: Int,
+                  _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        switch function {
+        case .float32x6x16AVX2: microkernel6x16(k, a, b, c, ldc)
+        case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
+        case .float32x14x32AVX512: microkernel14x32AVX512(k, a, lda, liveRows, b, c, ldc)
+        case .float16x12x32AVX512: microkernel12x32RoundingToHalfAVX512(k, a, lda, liveRows, b, c, ldc)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+@testable import DeformConv
+import Foundation
+import XCTest
+
+/// Runs one entry of `MicrokernelConfiguration.table` through the macro-kernel with that
+/// entry forced, after XNNPACK's GemmMicrokernelTester: every entry goes through the same
+/// checks, with tile widths and output channel counts derived from its own tile, so that
+/// an entry added to the table is tested without a line here.
+struct MicrokernelTester {
+    let configuration: MicrokernelConfiguration
+
+    /// One block of the microkernel, three blocks, and the standard 128 pixels rounded up to
+    /// whole blocks: tiles narrower and wider than the test images, so with tails of padding pixels.
+    var tileWidths: [Int] {
+        let w = configuration.columns
+        return [w, 3 * w, (128 + w - 1) / w * w]
+    }
+
+    /// One channel per reduction block (the most blocks), a block that is not a whole number
+    /// of 3×3 channels' rows (so 2 channels of 9), and the standard 256 rows.
+    static let reductionRows = [1, 20, 256]
+
+    /// Output channel counts that leave rows of the last sliver past Co: 2·mr + 1 channels in
+    /// one group, mr + 1 per group in two groups, one channel; each on a plane of 7×7 = 49 pixels,
+    /// which no tile width divides.
+    var descriptorsWithRowsPastTheOutputChannels: [String] {
+        let mr = configuration.rows
+        return ["ic5ih7oc\(2 * mr + 1)kh3ph1pw1", "ic8ih7oc\(2 * (mr + 1))kh3ph1pw1g2dg4", "ic3ih7oc1kh3ph1pw1"]
+    }
+
+    func tiling(pixels: Int, reductionRows: Int) -> Tiling {
+        Tiling(pixelsPerTile: pixels, reductionRows: reductionRows, microkernel: configuration)
+    }
+
+    /// Random inputs as the entry's kernel receives them: `FP16AccKernel` rounds x, weight,
+    /// bias and masks to Float16 before the macro-kernel, so for `.float16` they are rounded here.
+    /// x spans several binades, so that roundings of every kind happen, tiny accumulators included.
+    func inputs(_ p: DeformConvProblem, _ rng: inout TestRNG) -> DeformConvInputs<Float> {
+        var inputs = TiledKernelTests.randomInputs(p, &rng)
+        inputs.x = inputs.x.map { $0 * Float(rng.int(1, 300)) }
+        guard configuration.accumulation == .float16 else { return inputs }
+        let half = { (value: Float) in Float(Float16(value)) }
+        let plane = p.outputHeight * p.outputWidth
+        inputs.x = inputs.x.map(half)
+        inputs.weight = inputs.weight.map(half)
+        inputs.bias = inputs.bias?.map(half)
+        for index in inputs.offsets.indices where index / plane % (3 * p.offsetTaps) >= 2 * p.offsetTaps {
+            inputs.offsets[index] = half(inputs.offsets[index])
+        }
+        return inputs
+    }
+
+    func run(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Float>, _ tiling: Tiling, threads: Int) -> [Float] {
+        TiledConvolution(p, tiling: tiling, accumulation: configuration.accumulation).run(inputs, threads: threads)
+    }
+
+    /// Bit identity with `ScalarModel` of the entry's accumulation for every tile width and
+    /// reduction block, on one thread.
+    func testMatchesTheScalarModel(_ descriptors: [String], seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        var rng = TestRNG(seed: seed)
+        for descriptor in descriptors {
+            let problem = try TiledKernelTests.problem(descriptor, bias: rng.next() % 2 == 0)
+            let inputs = inputs(problem, &rng)
+            let expected = ScalarModel.output(problem, inputs, accumulation: configuration.accumulation).map(\.bitPattern)
+            for pixels in tileWidths {
+                for rows in Self.reductionRows {
+                    let y = run(problem, inputs, tiling(pixels: pixels, reductionRows: rows), threads: 1)
+                    XCTAssertEqual(y.map(\.bitPattern), expected, "\(configuration) \(descriptor), tile \(pixels), rows \(rows)",
+                                   file: file, line: line)
+                }
+            }
+        }
+    }
+
+    /// The same bits on 2, 3 and 8 threads as on one, for every tile width.
+    func testAnyThreadCountGivesTheSameBits(_ descriptors: [String], seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        var rng = TestRNG(seed: seed)
+        for descriptor in descriptors {
+            let problem = try TiledKernelTests.problem(descriptor, bias: true)
+            let inputs = inputs(problem, &rng)
+            for pixels in tileWidths {
+                let tiling = tiling(pixels: pixels, reductionRows: 20)
+                let single = run(problem, inputs, tiling, threads: 1).map(\.bitPattern)
+                for threads in [2, 3, 8] {
+                    XCTAssertEqual(run(problem, inputs, tiling, threads: threads).map(\.bitPattern), single,
+                                   "\(configuration) \(descriptor), tile \(pixels), \(threads) threads", file: file, line: line)
+                }
+            }
+        }
+    }
+}
+
+/// Every entry of the microkernel table that this CPU can run, through `MicrokernelTester`;
+/// the entries it cannot run are printed and not counted, and the test fails unless every
+/// entry the CPU supports (by /proc/cpuinfo, read here independently of `CPUFeatures`) ran.
+final class MicrokernelConfigurationTests: XCTestCase {
+    /// Multi-image, multi-sliver and multi-block cases on top of TiledKernelTests' edge geometries.
+    static let descriptors = TiledKernelTests.descriptors + ["ic64ih9oc40kh3ph1pw1g2dg4", "mb2ic16ih20oc12kh3ph1pw1dg2"]
+
+    func testEveryConfigurationMatchesTheScalarModel() throws {
+        try forEachRunnableConfiguration { tester in
+            try tester.testMatchesTheScalarModel(Self.descriptors, seed: 41)
+        }
+    }
+
+    func testEveryConfigurationHandlesRowsPastTheOutputChannels() throws {
+        try forEachRunnableConfiguration { tester in
+            try tester.testMatchesTheScalarModel(tester.descriptorsWithRowsPastTheOutputChannels, seed: 7)
+        }
+    }
+
+    func testEveryConfigurationGivesTheSameBitsOnAnyThreadCount() throws {
+        try forEachRunnableConfiguration { tester in
+            try tester.testAnyThreadCountGivesTheSameBits(tester.descriptorsWithRowsPastTheOutputChannels + ["mb2ic16ih20oc12kh3ph1pw1dg2"],
+                                                          seed: 5)
+        }
+    }
+
+    /// The first entry that fits: the AVX-512 ones on whole 32-pixel blocks when the CPU has
+    /// AVX-512F, otherwise 6×16 AVX2; and every tile width `Tiling` accepts finds an entry of each
+    /// accumulation on a CPU without AVX-512F.
+    func testSelectionTakesTheFirstEntryThatFits() {
+        let expectations: [(Accumulation, pixels: Int, hasAVX512F: Bool, name: String)] = [
+            (.float32, 128, true, "14x32-avx512"), (.float16, 128, true, "12x32-f16acc-avx512"),
+            (.float32, 48, true, "6x16-avx2"), (.float16, 16, true, "6x16-f16acc-avx2"),
+            (.float32, 128, false, "6x16-avx2"), (.float16, 128, false, "6x16-f16acc-avx2"),
+        ]
+        for (accumulation, pixels, hasAVX512F, name) in expectations {
+            let selected = MicrokernelConfiguration.selected(for: accumulation, pixelsPerTile: pixels, hasAVX512F: hasAVX512F)
+            XCTAssertEqual(selected.name, name, "\(accumulation), tile \(pixels), AVX-512F \(hasAVX512F)")
+        }
+        for pixels in stride(from: MicrokernelConfiguration.pixelGranularity, through: 512, by: MicrokernelConfiguration.pixelGranularity) {
+            for accumulation in [Accumulation.float32, .float16] {
+                XCTAssertTrue(MicrokernelConfiguration.table.contains { $0.fits(accumulation, pixelsPerTile: pixels, hasAVX512F: false) },
+                              "no AVX2 entry for \(accumulation), tile \(pixels)")
+            }
+        }
+    }
+
+    func testNamesAreUnique() {
+        let names = MicrokernelConfiguration.table.map(\.name)
+        XCTAssertEqual(Set(names).count, names.count, "\(names)")
+    }
+
+    // MARK: helpers
+
+    /// Runs `body` for each entry this CPU can run; prints the others; fails unless every entry
+    /// of an instruction set the CPU reports ran, and at least one per accumulation.
+    private func forEachRunnableConfiguration(_ body: (MicrokernelTester) throws -> Void,
+                                              file: StaticString = #filePath, line: UInt = #line) throws {
+        var ran: [MicrokernelConfiguration] = []
+        for configuration in MicrokernelConfiguration.table {
+            guard configuration.instructionSet.isAvailable() else {
+                print("\(name): not run: \(configuration) needs \(configuration.instructionSet.rawValue), which this CPU lacks")
+                continue
+            }
+            try body(MicrokernelTester(configuration: configuration))
+            ran.append(configuration)
+        }
+        print("\(name): ran \(ran.map(\.name).joined(separator: ", "))")
+        let supported: Set<InstructionSet> = Self.cpuReportsAVX512F ? [.avx2, .avx512] : [.avx2]
+        for configuration in MicrokernelConfiguration.table where supported.contains(configuration.instructionSet) {
+            XCTAssertTrue(ran.contains(configuration), "\(configuration) did not run on a CPU with \(configuration.instructionSet.rawValue)",
+                          file: file, line: line)
+        }
+        for accumulation in [Accumulation.float32, .float16] {
+            XCTAssertTrue(ran.contains { $0.accumulation == accumulation }, "no \(accumulation) entry ran", file: file, line: line)
+        }
+    }
+
+    /// Whether /proc/cpuinfo lists avx512f (false where there is no such file).
+    static let cpuReportsAVX512F: Bool = {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx512f") }
+    }()
+}
