@@ -22,6 +22,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable, Comparable {
     case offsetsShape = "offsets_shape"
     case biasShape = "bias_shape"
     case tooLarge = "too_large"
+    /// Backward only (SPEC section 7): raised by `DeformConvProblem.validateGradient(_:)`
+    /// after the forward call is valid, so it is last.
+    case gradShape = "grad_shape"
 
     public var exceptionClass: ExceptionClass {
         switch self {
@@ -29,6 +32,10 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable, Comparable {
         default: .valueError
         }
     }
+
+    /// The codes validating a forward call can raise: every code but the backward-only one.
+    /// Generators that break a forward call's rules draw from these.
+    public static let forwardCases: [ErrorCode] = allCases.filter { $0 != .gradShape }
 
     /// Position in the precedence table (0 is checked first).
     public var precedence: Int { Self.allCases.firstIndex(of: self)! }

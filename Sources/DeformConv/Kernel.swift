@@ -26,6 +26,41 @@ public struct DeformConvInputs<Element: Sendable>: Sendable {
     }
 }
 
+/// Which directions of the operator a kernel computes.
+public enum KernelPass: String, Sendable, Codable, CaseIterable {
+    /// y from x, weight, offsets and bias (SPEC section 1).
+    case forward
+    /// The gradients of the inputs from the gradient of y (SPEC section 7).
+    case backward
+}
+
+/// The gradients of the inputs given gy = ∂L/∂y (SPEC section 7), each flat in the
+/// NCHW order and shape of the input it belongs to.
+public struct DeformConvGradients<Element: Sendable>: Sendable {
+    /// ∂L/∂x, shape (N, C, H, W).
+    public var gx: [Element]
+    /// ∂L/∂weight, shape (Co, C/groups, kh, kw).
+    public var gweight: [Element]
+    /// ∂L/∂offsets, shape (N, 3·dg·kh·kw, Ho, Wo), in the offsets layout: the x-offset
+    /// block, the y-offset block, then the mask block.
+    public var goffsets: [Element]
+    /// ∂L/∂bias, length Co; nil when the problem has no bias.
+    public var gbias: [Element]?
+
+    public init(gx: [Element], gweight: [Element], goffsets: [Element], gbias: [Element]? = nil) {
+        self.gx = gx
+        self.gweight = gweight
+        self.goffsets = goffsets
+        self.gbias = gbias
+    }
+
+    /// Each gradient converted element by element, e.g. Float gradients rounded to Float16.
+    public func map<T>(_ transform: (Element) -> T) -> DeformConvGradients<T> {
+        DeformConvGradients<T>(gx: gx.map(transform), gweight: gweight.map(transform),
+                               goffsets: goffsets.map(transform), gbias: gbias?.map(transform))
+    }
+}
+
 /// One implementation of the operator.
 ///
 /// A kernel declares the unit roundoff of its accumulation and of its sampling
@@ -49,6 +84,15 @@ public protocol DeformConvKernel: Sendable {
     /// Threads the kernel runs on (1 for single-threaded kernels).
     var threads: Int { get }
 
+    /// The passes the kernel implements; the harness only asks for these.
+    var passes: Set<KernelPass> { get }
+    /// The gradients of a float32 problem for gy = ∂L/∂y, shape (N, Co, Ho, Wo), or nil when
+    /// the kernel has no backward pass. `inputs` and `gy` must match the problem's shapes
+    /// (`DeformConvProblem.validateGradient(_:)` checks gy's).
+    func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>?
+    /// The same for a float16 problem; each gradient is rounded to Float16 once, at the end.
+    func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>?
+
     /// Validates a call as this kernel would; the default is SPEC section 2.
     func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem
 
@@ -64,6 +108,17 @@ extension DeformConvKernel {
     public func with(threads: Int) -> any DeformConvKernel { self }
     public var bitIdenticalPeer: (any DeformConvKernel)? { nil }
 
+    /// Kernels written before SPEC section 7 compute the forward pass only.
+    public var passes: Set<KernelPass> { [.forward] }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
+        nil
+    }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
+        nil
+    }
+
     public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
         try DeformConvProblem(validating: arguments, limits: limits)
     }
@@ -71,6 +126,13 @@ extension DeformConvKernel {
     /// A kernel that computes in Float32 runs a Float16 problem on widened inputs and rounds once.
     public func runWidened(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
         run(problem, inputs.map(Float.init)).map(Float16.init)
+    }
+
+    /// A kernel whose backward computes in Float32 runs a Float16 problem on widened inputs
+    /// and rounds each gradient once.
+    public func backwardWidened(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>,
+                                gy: [Float16]) -> DeformConvGradients<Float16>? {
+        backward(problem, inputs.map(Float.init), gy: gy.map(Float.init))?.map(Float16.init)
     }
 }
 

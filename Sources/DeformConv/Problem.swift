@@ -258,6 +258,19 @@ public struct DeformConvProblem: Hashable, Sendable {
         self.outputHeight = ho
         self.outputWidth = wo
     }
+
+    /// Validates the incoming gradient of a backward call per SPEC section 7. It runs on a
+    /// problem, so every forward rule has already passed and these come after them in the table.
+    public func validateGradient(_ gy: TensorSpec) throws(DeformConvError) {
+        // dtype_mismatch
+        if gy.dtype != dtype {
+            throw DeformConvError(.dtypeMismatch, "gy must have the dtype of x (\(dtype)), got \(gy.dtype)")
+        }
+        // grad_shape
+        if gy.shape != outputShape {
+            throw DeformConvError(.gradShape, "gy must have the output's shape (N, Co, Ho, Wo) = \(outputShape), got \(gy.shape)")
+        }
+    }
 }
 
 /// Size arithmetic on untrusted values: an overflow is a `too_large` error that

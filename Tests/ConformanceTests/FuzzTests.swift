@@ -15,7 +15,7 @@ final class FuzzTests: XCTestCase {
         XCTAssertEqual(summary.problems, 400)
         XCTAssertGreaterThan(summary.float16, 30)
         XCTAssertGreaterThan(summary.exact, 30)
-        XCTAssertEqual(Set(summary.violationsByCode.keys), Set(ErrorCode.allCases), "every rule of SPEC section 2 is broken at least once")
+        XCTAssertEqual(Set(summary.violationsByCode.keys), Set(ErrorCode.forwardCases), "every rule of SPEC section 2 is broken at least once")
         for tally in summary.kernels { XCTAssertLessThanOrEqual(tally.worstRatio, 1, tally.kernel) }
     }
 

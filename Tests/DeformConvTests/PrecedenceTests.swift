@@ -43,7 +43,9 @@ final class PrecedenceTests: XCTestCase {
     }
 
     func testBreakersInTableOrder() {
-        XCTAssertEqual(breakers.map(\.code.rawValue), specErrorTable.map(\.code))
+        // grad_shape, the last row, is a rule of the backward call's gy: a forward call cannot
+        // break it, and it can only be checked on a problem that passed every row above it.
+        XCTAssertEqual(breakers.map(\.code.rawValue), specErrorTable.map(\.code).filter { $0 != "grad_shape" })
     }
 
     func testEachBreakerAloneRaisesItsOwnRow() {

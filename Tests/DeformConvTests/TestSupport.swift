@@ -256,7 +256,7 @@ let specErrorTable: [(code: String, exceptionClass: String)] = [
     ("param_length", "ValueError"), ("param_nc", "ValueError"), ("modulated_false", "ValueError"),
     ("param_range", "ValueError"), ("rank", "ValueError"), ("groups", "ValueError"),
     ("deformable_groups", "ValueError"), ("weight_shape", "ValueError"), ("empty_output", "ValueError"),
-    ("offsets_shape", "ValueError"), ("bias_shape", "ValueError"), ("too_large", "ValueError"),
+    ("offsets_shape", "ValueError"), ("bias_shape", "ValueError"), ("too_large", "ValueError"), ("grad_shape", "ValueError"),
 ]
 
 func specClass(of code: ErrorCode) -> String? {
