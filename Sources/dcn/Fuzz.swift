@@ -75,7 +75,7 @@ struct Fuzz: ParsableCommand {
         })
         Terminal.clearProgress()
         if !quiet {
-            let codes = ErrorCode.allCases.map { "\($0.rawValue) \(summary.violationsByCode[$0] ?? 0)" }.joined(separator: ", ")
+            let codes = ErrorCode.forwardCases.map { "\($0.rawValue) \(summary.violationsByCode[$0] ?? 0)" }.joined(separator: ", ")
             print("problems: \(summary.valid) valid (\(summary.float16) float16, \(summary.exact) exact, \(summary.weak) weak), \(summary.violations) violations (\(codes))")
             for tally in summary.kernels {
                 let decided = tally.passedByUnderflowTerm

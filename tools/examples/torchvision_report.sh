@@ -9,8 +9,8 @@ DCN=${1:-.build/release/dcn}
 OUT=tools/examples/outputs/torchvision-dcn-default.h5
 python3 tools/examples/torchvision_outputs.py vectors/dcn-default.h5 "$OUT" 2>/dev/null
 tmp=$(mktemp -d)
-"$DCN" verify vectors/dcn-default.h5 --outputs "$OUT" \
-    --kernel "outputs{name=torchvision@half-units;u_acc=2^-11;u_s=2^-11}:$OUT" \
+"$DCN" verify vectors/dcn-default.h5 --kernel "outputs:$OUT" \
+    --outputs "$OUT" --name torchvision@half-units --u-acc 2^-11 --u-s 2^-11 \
     --report-dir "$tmp" --quiet || true
 cp "$tmp/accuracy.md" reports/torchvision-outputs.md
 cp "$tmp/accuracy.json" reports/torchvision-outputs.json
