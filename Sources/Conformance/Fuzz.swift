@@ -150,9 +150,9 @@ public struct FuzzRunner: Sendable {
                     summary.kernels[k].worstRatio = stats.worstRatio
                 }
                 if !stats.passed {
-                    var message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
+                    var message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(AccuracyReport.format(ratio: stats.worstRatio))"
                     if let e = stats.failures.first ?? stats.worst {
-                        message += " at (n \(e.n), o \(e.o), ho \(e.ho), wo \(e.wo)): expected \(e.expected), got \(e.got), bound \(Report.format(e.bound))"
+                        message += " at (n \(e.n), o \(e.o), ho \(e.ho), wo \(e.wo)): expected \(e.expected), got \(e.got), bound \(AccuracyReport.format(e.bound))"
                     }
                     fail(k, label, message)
                 }

@@ -352,7 +352,7 @@ extension CaseResult {
         self.weak = weak
         status = stats.passed ? .pass : .fail
         if !stats.passed {
-            message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
+            message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(AccuracyReport.format(ratio: stats.worstRatio))"
         }
     }
 }

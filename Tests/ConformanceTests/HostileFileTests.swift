@@ -51,7 +51,7 @@ final class HostileFileTests: XCTestCase {
         XCTAssertFalse(run.timedOut, "dcn verify hung")
         XCTAssertFalse(run.signaled, "dcn verify crashed: \(run.stderr.suffix(2000))")
         XCTAssertEqual(run.status, 1, String(run.stdout.suffix(2000)) + String(run.stderr.suffix(2000)))
-        let report = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: json)))
+        let report = try ReportJSON.decode(VerifyReport.self, contentsOf: json)
         XCTAssertEqual(report.summary.files, names.count)
         // Every file is accounted for: unreadable, or its cases listed with a result per kernel.
         let unreadable = Set(report.unreadable.map { ($0.file as NSString).lastPathComponent })
@@ -155,7 +155,7 @@ final class HostileFileTests: XCTestCase {
         assertLine("FAIL naive", "structure.h5", "mask-inf", "outside the bound")
         assertLine("FAIL naive", "structure.h5", "y-nan", "outside the bound")
         // The report stays readable with NaN in it.
-        let report = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: json)))
+        let report = try ReportJSON.decode(VerifyReport.self, contentsOf: json)
         XCTAssertTrue(report.results.first { $0.caseName == "x-nan" }?.ratio?.isNaN ?? false)
         XCTAssertEqual(report.unreadable.count, 2)
         let markdown = try String(contentsOfFile: folder + "/reports/accuracy.md", encoding: .utf8)

@@ -115,7 +115,7 @@ final class VerifyTests: XCTestCase {
         let error = try SuiteGenerator().errorCase(errorRecipe("bias-shape"), seed: 2)
         let path = try writeGolden([wrong, error], to: temporaryFolder(self))
         let report = Verifier(kernels: [NaiveKernel()]).run(files: [path])
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Report.json(report)) as? [String: Any])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: ReportJSON.encode(report)) as? [String: Any])
         let summary = try XCTUnwrap(object["summary"] as? [String: Any])
         XCTAssertEqual(summary["passed"] as? Int, 1)
         XCTAssertEqual(summary["failed"] as? Int, 1)
@@ -135,7 +135,7 @@ final class VerifyTests: XCTestCase {
         XCTAssertEqual(invalid["expect"] as? String, "ValueError")
         XCTAssertEqual(invalid["error_code"] as? String, "bias_shape")
         // The JSON reads back into the same report.
-        XCTAssertEqual(try Report.decodeVerify(Report.json(report)).summary.failed, 1)
+        XCTAssertEqual(try ReportJSON.decode(VerifyReport.self, from: ReportJSON.encode(report)).summary.failed, 1)
     }
 
     func testJUnitIsWellFormedAndCountsFailures() throws {
@@ -147,7 +147,7 @@ final class VerifyTests: XCTestCase {
         wrong.name = "wrong"
         let path = try writeGolden([wrong, good], to: temporaryFolder(self))
         let report = Verifier(kernels: [NaiveKernel(), ReferenceKernel()]).run(files: [path])
-        let xml = Report.junit(report)
+        let xml = AccuracyReport.junit(report)
         let parser = XMLParser(data: Data(xml.utf8))
         let counter = JUnitCounter()
         parser.delegate = counter
@@ -163,7 +163,7 @@ final class VerifyTests: XCTestCase {
         wrong.output!.y[2] += 1
         let path = try writeGolden([wrong], to: temporaryFolder(self))
         let report = Verifier(kernels: [NaiveKernel()]).run(files: [path])
-        let markdown = Report.markdown(report, command: "dcn verify test")
+        let markdown = AccuracyReport.markdown(report, command: "dcn verify test")
         XCTAssertTrue(markdown.contains("**FAIL**"))
         XCTAssertTrue(markdown.contains("| naive | groups | 1 | 0 |"), markdown)
         XCTAssertTrue(markdown.contains("**groups-2**"))
