@@ -2,7 +2,8 @@ import DeformConv
 import Foundation
 
 /// The outcome of `dcn bench` (SPEC section 6): the machine and one result per
-/// (shape, kernel), plus what was skipped and why.
+/// (shape, kernel), plus what was skipped and why. This is the data model (performance.json,
+/// written by `ReportJSON`); `PerformanceReport` renders it as performance.md and performance.svg.
 ///
 /// `tools/bench/peers.py` writes the same schema for onnxruntime, torchvision
 /// and MindSpore, so a peers file merges into a report of dcn's own.
@@ -36,17 +37,6 @@ public struct BenchReport: Codable, Sendable, Equatable {
         settings = try c.decodeIfPresent(BenchSettings.self, forKey: .settings)
         command = try c.decodeIfPresent(String.self, forKey: .command)
         notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
-    }
-
-    /// Pretty JSON with sorted snake_case keys, as `Report.json` writes every report.
-    public func json() throws -> Data { try Report.json(self) }
-
-    /// A report read back from `json()` or from `tools/bench/peers.py`.
-    public static func decode(_ data: Data) throws -> BenchReport {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try decoder.decode(BenchReport.self, from: data)
     }
 
     /// This report with the results and skips of `peers` added.
@@ -109,6 +99,46 @@ public struct BenchReport: Codable, Sendable, Equatable {
             seen.append(kernel)
         }
         return seen
+    }
+}
+
+extension BenchReport {
+    /// Several runs of the same build read as one: per (shape, kernel, threads) the lowest minimum
+    /// and the lowest median of the runs. Noise on a shared machine only ever slows a run down, so
+    /// the best of two runs is nearer the build's own speed than either (`dcn compare` and
+    /// `dcn baseline` read several bench files of one side this way).
+    public static func best(of runs: [BenchReport], sources: [String] = []) -> BenchReport {
+        guard var merged = runs.first else { preconditionFailure("best(of:) needs at least one run") }
+        for run in runs.dropFirst() {
+            for result in run.results {
+                let same = { (r: BenchResult) in r.shape == result.shape && r.kernel == result.kernel && r.threads == result.threads }
+                guard let index = merged.results.firstIndex(where: same) else {
+                    merged.results.append(result)
+                    continue
+                }
+                var best = merged.results[index]
+                best.minMs = min(best.minMs, result.minMs)
+                if result.medianMs < best.medianMs {
+                    best.medianMs = result.medianMs
+                    best.gflops = result.gflops
+                    best.peakFraction = result.peakFraction
+                }
+                best.medianMs = max(best.medianMs, best.minMs)
+                if let flops = best.flops, best.minMs > 0 { best.gflopsBest = flops / best.minMs / 1e9 }
+                best.runs = (best.runs ?? 0) + (result.runs ?? 0)
+                merged.results[index] = best
+            }
+            for skip in run.skipped where !merged.skipped.contains(skip) { merged.skipped.append(skip) }
+            if run.machine.cpu != merged.machine.cpu || run.machine.cores != merged.machine.cores {
+                merged.notes.append("a run merged into this one ran on \(run.machine.cpu) with \(run.machine.cores) cores")
+            }
+            if let load = run.machine.loadAverage { merged.machine.loadAverage = min(merged.machine.loadAverage ?? load, load) }
+        }
+        if runs.count > 1 {
+            let names = sources.isEmpty ? "" : ": " + sources.joined(separator: ", ")
+            merged.notes.append("best of \(runs.count) runs\(names) (per shape and kernel, the lowest minimum and the lowest median; runs counts them all)")
+        }
+        return merged
     }
 }
 

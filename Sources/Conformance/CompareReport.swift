@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Markdown of a `Comparison`, for people (the JSON is for scripts).
+/// The renderer of a `Comparison`: its Markdown, for people (the JSON, written by `ReportJSON`, is for scripts).
 public enum CompareReport {
     public static func markdown(_ c: Comparison, command: String? = nil) -> String {
         var out = "# Comparison: B against A\n\n"
@@ -47,7 +47,7 @@ public enum CompareReport {
             let cases = k.casesA + k.casesB > 0
             out += "| \(kernelName(k.kernelA, k.kernelB)) | "
             out += cases ? "\(k.passedA)/\(k.casesA) | \(k.passedB)/\(k.casesB) | " : "– | – | "
-            out += "\(Report.format(ratio: k.worstRatioA)) | \(Report.format(ratio: k.worstRatioB)) | "
+            out += "\(AccuracyReport.format(ratio: k.worstRatioA)) | \(AccuracyReport.format(ratio: k.worstRatioB)) | "
             out += cases ? "\(bold(k.newlyFailing)) | \(k.newlyPassing) | \(bold(k.accuracyLosses)) | " : "– | – | – | "
             out += k.shapes > 0
                 ? "\(k.timeRatioGeomean.map(Comparison.factor) ?? "–") (\(k.shapes) shape\(k.shapes == 1 ? "" : "s")) | \(bold(k.slowerShapes)) | \(k.fasterShapes) |\n"
@@ -128,7 +128,7 @@ public enum CompareReport {
         out += "| case | kernel | expect | A | B | ratio A | ratio B | verdict |\n|---|---|---|---|---|---:|---:|---|\n"
         for row in changed.sorted(by: { order($0.verdict) < order($1.verdict) }) {
             out += "| \(row.caseName) | \(kernelName(row.kernelA, row.kernelB)) | \(row.expect) | \(row.statusA?.rawValue ?? "–") | "
-            out += "\(row.statusB?.rawValue ?? "–") | \(Report.format(ratio: row.ratioA)) | \(Report.format(ratio: row.ratioB)) | \(verdictText(row.verdict)) |\n"
+            out += "\(row.statusB?.rawValue ?? "–") | \(AccuracyReport.format(ratio: row.ratioA)) | \(AccuracyReport.format(ratio: row.ratioB)) | \(verdictText(row.verdict)) |\n"
         }
         return out
     }

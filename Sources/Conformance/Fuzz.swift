@@ -131,11 +131,7 @@ public struct FuzzRunner: Sendable {
                 }
             }
             if result.status == .fail {
-                var message = result.message ?? "failed"
-                if let e = result.accuracy.flatMap({ $0.failures.first ?? $0.worst }) {
-                    message += " at (n \(e.n), o \(e.o), ho \(e.ho), wo \(e.wo)): expected \(e.expected), got \(e.got), bound \(Report.format(e.bound))"
-                }
-                fail(k, label, message)
+                fail(k, label, result.accuracy.map { FailureText.outsideBound($0, locating: true) } ?? result.message ?? "failed")
             }
             guard case let .output(values, _, _)? = outcome else { continue }
             outputs[kernel.name] = values.map(\.bitPattern)

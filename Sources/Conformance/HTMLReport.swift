@@ -1,7 +1,8 @@
 import Foundation
 
 /// `reports/index.html`: one static page with inline CSS and SVG, no script and no network,
-/// built from the verify, bench and compare JSON: the state of every kernel at a glance.
+/// rendered from the data models alone (`VerifyReport`, `BenchReport`, `Comparison`): the state of
+/// every kernel at a glance. Its tables are the ones the Markdown renderers build, in HTML.
 public enum HTMLReport {
     public struct Inputs: Sendable {
         public var verify: VerifyReport?
@@ -25,7 +26,7 @@ public enum HTMLReport {
         }
     }
 
-    static func h(_ text: String) -> String { SVG.escape(text) }
+    static func h(_ text: String) -> String { XMLText.escape(text) }
 
     public static func page(_ inputs: Inputs) -> String {
         var body = header(inputs)
@@ -119,7 +120,7 @@ public enum HTMLReport {
         out += "<div class=\"scroll\"><table id=\"glance-table\">\n<thead><tr><th class=\"l\">kernel</th><th class=\"l\">what it is</th><th>u_acc</th>"
         out += "<th>cases passed</th><th>worst ratio</th><th>GFLOP/s (geomean)</th><th>threads</th>"
         out += "<th>time vs baseline</th><th class=\"l\">state</th></tr></thead>\n<tbody>\n"
-        let tags = inputs.verify.map { tagTable($0).filter { $0.tag == "all" } } ?? []
+        let tags = inputs.verify.map { AccuracyReport.tagTable($0).filter { $0.tag == "all" } } ?? []
         for kernel in kernels {
             let description = inputs.verify?.kernels.first { $0.name == kernel }
             let row = tags.first { $0.kernel == kernel }
@@ -131,7 +132,7 @@ public enum HTMLReport {
             if let row {
                 let ok = row.passed == row.cases
                 if !ok { problems.append("\(row.cases - row.passed) failing") }
-                out += "<td class=\"\(ok ? "pass" : "fail")\">\(row.passed)/\(row.cases)</td><td>\(h(Report.format(ratio: row.worstRatio)))</td>"
+                out += "<td class=\"\(ok ? "pass" : "fail")\">\(row.passed)/\(row.cases)</td><td>\(h(AccuracyReport.format(ratio: row.worstRatio)))</td>"
             } else {
                 out += "<td class=\"muted\">–</td><td class=\"muted\">–</td>"
             }
@@ -163,19 +164,6 @@ public enum HTMLReport {
         return out + "</section>\n"
     }
 
-    /// `Report.tagTable` with each row's worst ratio taken from the results' ratios when their statistics are absent.
-    static func tagTable(_ report: VerifyReport) -> [Report.TagRow] {
-        Report.tagTable(report).map { row in
-            guard row.worstRatio == nil else { return row }
-            var copy = row
-            for r in report.results where r.kernel == row.kernel && (row.tag == "all" || r.tags.contains(row.tag)) {
-                guard let ratio = r.ratio else { continue }
-                copy.worstRatio = copy.worstRatio.map { Comparison.isWorse(ratio, than: $0) ? ratio : $0 } ?? ratio
-            }
-            return copy
-        }
-    }
-
     private static func badge(_ text: String, _ ok: Bool) -> String {
         "<span class=\"badge \(ok ? "ok" : "bad")\">\(h(text))</span>"
     }
@@ -185,7 +173,7 @@ public enum HTMLReport {
     private static func accuracySection(_ inputs: Inputs) -> String {
         var out = "<section id=\"accuracy\">\n<h2>Accuracy per kernel and tag</h2>\n"
         guard let verify = inputs.verify else { return out + "<p class=\"muted\">No verify report (run <code>dcn verify</code>).</p>\n</section>\n" }
-        let rows = tagTable(verify)
+        let rows = AccuracyReport.tagTable(verify)
         let kernels = verify.kernels.map(\.name)
         var tags: [String] = []
         for row in rows where !tags.contains(row.tag) { tags.append(row.tag) }
@@ -201,8 +189,8 @@ public enum HTMLReport {
                     continue
                 }
                 let ok = row.passed == row.cases
-                let title = "max abs error \(Report.format(row.maxAbsError)), max rel error \(Report.format(row.maxRelError)), RMS rel error \(Report.format(row.rmsRelError))"
-                out += "<td class=\"\(ok ? "pass" : "fail")\" title=\"\(h(title))\">\(row.passed)/\(row.cases) · \(h(Report.format(ratio: row.worstRatio)))</td>"
+                let title = "max abs error \(AccuracyReport.format(row.maxAbsError)), max rel error \(AccuracyReport.format(row.maxRelError)), RMS rel error \(AccuracyReport.format(row.rmsRelError))"
+                out += "<td class=\"\(ok ? "pass" : "fail")\" title=\"\(h(title))\">\(row.passed)/\(row.cases) · \(h(AccuracyReport.format(ratio: row.worstRatio)))</td>"
             }
             out += "</tr>\n"
         }
@@ -285,7 +273,7 @@ public enum HTMLReport {
             let hasCases = k.casesA + k.casesB > 0
             out += "<tr><td class=\"l\"><b>\(h(CompareReport.kernelName(k.kernelA, k.kernelB)))</b></td>"
             out += hasCases ? "<td>\(k.passedA)/\(k.casesA)</td><td class=\"\(k.passedB == k.casesB ? "pass" : "fail")\">\(k.passedB)/\(k.casesB)</td>" : "<td class=\"muted\">–</td><td class=\"muted\">–</td>"
-            out += "<td>\(h(Report.format(ratio: k.worstRatioA)))</td><td>\(h(Report.format(ratio: k.worstRatioB)))</td>"
+            out += "<td>\(h(AccuracyReport.format(ratio: k.worstRatioA)))</td><td>\(h(AccuracyReport.format(ratio: k.worstRatioB)))</td>"
             out += hasCases ? "\(count(k.newlyFailing, bad: true))<td>\(k.newlyPassing)</td>\(count(k.accuracyLosses, bad: true))" : "<td class=\"muted\">–</td><td class=\"muted\">–</td><td class=\"muted\">–</td>"
             out += k.shapes > 0 ? "<td>\(k.timeRatioGeomean.map(Comparison.factor) ?? "–")</td>\(count(k.slowerShapes, bad: true))<td>\(k.fasterShapes)</td>" : "<td class=\"muted\">–</td><td class=\"muted\">–</td><td class=\"muted\">–</td>"
             out += "</tr>\n"
@@ -324,7 +312,7 @@ public enum HTMLReport {
                     let cls = row.verdict.isRegression ? "fail" : row.verdict == .newlyPassing || row.verdict == .accuracyGain ? "pass" : ""
                     out += "<tr class=\"\(cls)\"><td class=\"l\">\(h(row.caseName))</td><td class=\"l\">\(h(CompareReport.kernelName(row.kernelA, row.kernelB)))</td>"
                     out += "<td class=\"l\">\(h(row.expect))</td><td class=\"l\">\(row.statusA?.rawValue ?? "–")</td><td class=\"l\">\(row.statusB?.rawValue ?? "–")</td>"
-                    out += "<td>\(h(Report.format(ratio: row.ratioA)))</td><td>\(h(Report.format(ratio: row.ratioB)))</td>"
+                    out += "<td>\(h(AccuracyReport.format(ratio: row.ratioA)))</td><td>\(h(AccuracyReport.format(ratio: row.ratioB)))</td>"
                     out += "<td class=\"l\">\(h(CompareReport.verdictText(row.verdict).replacingOccurrences(of: "**", with: "")))</td></tr>\n"
                 }
                 out += "</tbody></table></div>\n"

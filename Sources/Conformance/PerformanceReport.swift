@@ -1,7 +1,8 @@
 import Foundation
 
-/// The performance report of a bench run: Markdown for people and a
-/// self-contained SVG bar chart, both built from the `BenchReport` alone.
+/// The renderer of a bench run's data model, `BenchReport`: Markdown for people and a
+/// self-contained SVG bar chart, both built from the `BenchReport` alone (the JSON is the
+/// model itself, written by `ReportJSON`).
 public enum PerformanceReport {
     /// File name of the chart, next to performance.md.
     public static let chartFile = "performance.svg"
@@ -284,5 +285,5 @@ public enum PerformanceReport {
 
     private static func f(_ value: Double) -> String { SVG.f(value) }
 
-    private static func escape(_ text: String) -> String { SVG.escape(text) }
+    private static func escape(_ text: String) -> String { XMLText.escape(text) }
 }

@@ -5,20 +5,8 @@ import Foundation
 public enum SVG {
     public static let palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#bab0ac"]
 
-    /// Text and attribute values with &, <, > and " escaped.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Text and attribute values escaped by `XMLText`, the escaper of every report.
+    private static func escape(_ text: String) -> String { XMLText.escape(text) }
 
     /// A coordinate with one decimal.
     public static func f(_ value: Double) -> String { String(format: "%.1f", value) }

@@ -154,7 +154,7 @@ struct Bench: ParsableCommand {
         }
 
         do {
-            let data = try report.json()
+            let data = try ReportJSON.encode(report)
             try PerformanceReport.write(report, to: reportDir)
             try data.write(to: URL(fileURLWithPath: reportDir).appendingPathComponent("performance.json"))
             if let json { try data.write(to: URL(fileURLWithPath: json)) }
@@ -172,7 +172,7 @@ struct Bench: ParsableCommand {
             throw .badPeersFile(path: path, reason: error.localizedDescription)
         }
         do {
-            return try BenchReport.decode(data)
+            return try ReportJSON.decode(BenchReport.self, from: data)
         } catch {
             throw .badPeersFile(path: path, reason: "not in the bench JSON schema: \(error)")
         }

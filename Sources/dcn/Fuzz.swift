@@ -80,7 +80,7 @@ struct Fuzz: ParsableCommand {
             for tally in summary.kernels {
                 let decided = tally.passedByUnderflowTerm
                 let underflow = decided > 0 ? "; \(decided) element\(decided == 1 ? "" : "s") within the bound only by its underflow term" : ""
-                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed, worst ratio \(Report.format(ratio: tally.worstRatio))\(underflow)")
+                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed, worst ratio \(AccuracyReport.format(ratio: tally.worstRatio))\(underflow)")
             }
         }
         let failedProblems = Set(summary.failures.map(\.index)).count

@@ -34,13 +34,13 @@ struct MergeReports: ParsableCommand {
             throw Terminal.usageFailure(error.description)
         }
         do {
-            let data = try Report.json(merged)
+            let data = try ReportJSON.encode(merged)
             try data.write(to: URL(fileURLWithPath: json))
-            if let junit { try Data(Report.junit(merged).utf8).write(to: URL(fileURLWithPath: junit)) }
+            if let junit { try Data(AccuracyReport.junit(merged).utf8).write(to: URL(fileURLWithPath: junit)) }
             if let reportDir {
                 try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
                 let command = (["dcn", "merge-reports"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
-                try Data(Report.markdown(merged, command: command).utf8).write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.md"))
+                try Data(AccuracyReport.markdown(merged, command: command).utf8).write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.md"))
                 try data.write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.json"))
             }
         } catch {

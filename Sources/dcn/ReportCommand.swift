@@ -37,11 +37,11 @@ struct ReportCommand: ParsableCommand {
         let benchPath = bench ?? (manager.fileExists(atPath: "reports/performance.json") ? "reports/performance.json" : nil)
         do {
             if let verifyPath {
-                inputs.verify = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: verifyPath)))
+                inputs.verify = try ReportJSON.decode(VerifyReport.self, contentsOf: verifyPath)
                 inputs.verifyPath = verifyPath
             }
             if let benchPath {
-                inputs.bench = try BenchReport.decode(Data(contentsOf: URL(fileURLWithPath: benchPath)))
+                inputs.bench = try ReportJSON.decode(BenchReport.self, contentsOf: benchPath)
                 inputs.benchPath = benchPath
             }
         } catch {
@@ -49,7 +49,7 @@ struct ReportCommand: ParsableCommand {
         }
         if let comparisonFile {
             do {
-                inputs.comparison = try Comparison.decode(Data(contentsOf: URL(fileURLWithPath: comparisonFile)))
+                inputs.comparison = try ReportJSON.decode(Comparison.self, contentsOf: comparisonFile)
                 inputs.comparisonSource = comparisonFile
             } catch {
                 throw Terminal.usageFailure("cannot read the comparison \(comparisonFile): \(error)")
@@ -63,7 +63,7 @@ struct ReportCommand: ParsableCommand {
                 Terminal.error("note: no comparison with the baseline: \(error)")
             }
         } else if manager.fileExists(atPath: "reports/comparison.json") {
-            inputs.comparison = try? Comparison.decode(Data(contentsOf: URL(fileURLWithPath: "reports/comparison.json")))
+            inputs.comparison = try? ReportJSON.decode(Comparison.self, contentsOf: "reports/comparison.json")
             inputs.comparisonSource = inputs.comparison == nil ? nil : "reports/comparison.json"
         }
         do {

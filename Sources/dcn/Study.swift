@@ -40,7 +40,7 @@ struct Study: ParsableCommand {
                 try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
                 let folder = URL(fileURLWithPath: reportDir)
                 try Data(result.markdown(command: command).utf8).write(to: folder.appendingPathComponent("fp16-study.md"))
-                try Report.json(result).write(to: folder.appendingPathComponent("fp16-study.json"))
+                try ReportJSON.encode(result).write(to: folder.appendingPathComponent("fp16-study.json"))
                 try Data(charts.rms.utf8).write(to: folder.appendingPathComponent("fp16-study-rms.svg"))
                 try Data(charts.max.utf8).write(to: folder.appendingPathComponent("fp16-study-max.svg"))
             } catch {

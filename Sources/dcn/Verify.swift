@@ -86,11 +86,11 @@ struct Verify: ParsableCommand {
         let command = (["dcn", "verify"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
         do {
             try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-            let jsonData = try Report.json(report)
-            try Data(Report.markdown(report, command: command).utf8).write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.md"))
+            let jsonData = try ReportJSON.encode(report)
+            try Data(AccuracyReport.markdown(report, command: command).utf8).write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.md"))
             try jsonData.write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.json"))
             if let json { try jsonData.write(to: URL(fileURLWithPath: json)) }
-            if let junit { try Data(Report.junit(report).utf8).write(to: URL(fileURLWithPath: junit)) }
+            if let junit { try Data(AccuracyReport.junit(report).utf8).write(to: URL(fileURLWithPath: junit)) }
         } catch {
             throw Terminal.usageFailure("cannot write the report: \(error.localizedDescription)")
         }
@@ -110,7 +110,7 @@ struct Verify: ParsableCommand {
                 let results = report.results.filter { $0.kernel == kernel }
                 let passed = results.count { $0.status == .pass }
                 let worst = results.compactMap(\.ratio).max { AccuracyStats.isWorse($1, than: $0) }
-                print("\(kernel): \(passed)/\(results.count) passed, worst ratio \(Report.format(ratio: worst))")
+                print("\(kernel): \(passed)/\(results.count) passed, worst ratio \(AccuracyReport.format(ratio: worst))")
             }
         }
         let s = report.summary

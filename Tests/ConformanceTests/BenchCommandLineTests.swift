@@ -17,7 +17,7 @@ final class BenchCommandLineTests: XCTestCase {
         for file in ["bench.json", "reports/performance.md", "reports/performance.svg", "reports/performance.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/" + file), file)
         }
-        let report = try BenchReport.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/bench.json")))
+        let report = try ReportJSON.decode(BenchReport.self, contentsOf: folder + "/bench.json")
         XCTAssertEqual(report.results.map(\.kernel), ["naive", "onnxruntime"])
         XCTAssertEqual(report.results.map(\.shape), ["tiny:ic8ih8oc8kh3ph1pw1", "tiny:ic8ih8oc8kh3ph1pw1"])
         XCTAssertEqual(report.machine.threads, 2)

@@ -82,7 +82,7 @@ final class BenchTests: XCTestCase {
 
     func testJSONHasTheSpecShape() throws {
         let report = try tinyReport()
-        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: try report.json()) as? [String: Any])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: try ReportJSON.encode(report)) as? [String: Any])
         let machine = try XCTUnwrap(object["machine"] as? [String: Any])
         XCTAssertEqual(machine["threads"] as? Int, 2)
         XCTAssertNotNil(machine["cpu"] as? String)
@@ -103,7 +103,7 @@ final class BenchTests: XCTestCase {
             XCTAssertEqual(result["gflops"] as! Double, flops / (result["median_ms"] as! Double) / 1e6, accuracy: 1e-9 * flops)
         }
         XCTAssertEqual(Set(results.map { $0["shape"] as! String }), ["tiny:ic8ih8oc8kh3ph1pw1", "mb2ic8ih9oc4kh3sh2ph1pw1dh2g2dg2"])
-        XCTAssertEqual(try BenchReport.decode(try report.json()), report, "the JSON reads back")
+        XCTAssertEqual(try ReportJSON.decode(BenchReport.self, from: try ReportJSON.encode(report)), report, "the JSON reads back")
     }
 
     func testTheBudgetCutsSlowKernelsShortAndSaysSo() throws {
@@ -133,7 +133,7 @@ final class BenchTests: XCTestCase {
 
     func testPeersFileMergesAndSkipsAreKept() throws {
         let ours = try tinyReport()
-        var peers = try BenchReport.decode(Data(Self.peersJSON(cpu: ours.machine.cpu, cores: ours.machine.cores).utf8))
+        var peers = try ReportJSON.decode(BenchReport.self, from: Data(Self.peersJSON(cpu: ours.machine.cpu, cores: ours.machine.cores).utf8))
         XCTAssertEqual(peers.results.first?.version, "1.32.0")
         XCTAssertNil(peers.results.first?.cutShort)
         let merged = ours.merging(peers, from: "peers.json")
@@ -154,7 +154,7 @@ final class BenchTests: XCTestCase {
 
     func testMarkdownAndSVGAreWrittenAndWellFormed() throws {
         let ours = try tinyReport()
-        var report = ours.merging(try BenchReport.decode(Data(Self.peersJSON(cpu: ours.machine.cpu, cores: ours.machine.cores).utf8)), from: "peers.json")
+        var report = ours.merging(try ReportJSON.decode(BenchReport.self, from: Data(Self.peersJSON(cpu: ours.machine.cpu, cores: ours.machine.cores).utf8)), from: "peers.json")
         report.skipped.insert(BenchSkip(kernel: "reference", reason: "not timed <by default> & so on"), at: 0)
         report.results[0].cutShort = "1 of 3 runs within the 1 s budget"
         let folder = try temporaryFolder(self)
@@ -237,7 +237,7 @@ final class BenchTests: XCTestCase {
         let status = try python(["--peer", "onnxruntime", "--shape", "tiny:ic4ih5oc4kh3ph1pw1", "--runs", "1", "--max-seconds", "1",
                                  "--threads", "1", "--json", output])
         XCTAssertEqual(status.status, 0)
-        let report = try BenchReport.decode(Data(contentsOf: URL(fileURLWithPath: output)))
+        let report = try ReportJSON.decode(BenchReport.self, contentsOf: output)
         XCTAssertEqual(report.machine.threads, 1)
         XCTAssertEqual(report.results.count + report.skipped.count, 1, "timed or skipped with a reason, never dropped")
         if let result = report.results.first {

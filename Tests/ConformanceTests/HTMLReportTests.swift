@@ -54,6 +54,24 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(page.contains("Test CPU"))
     }
 
+    func testThePageAndAccuracyMarkdownRenderTheSameTagTable() throws {
+        // These results carry a ratio but no statistics (a report written without them): each
+        // renderer once patched its own table, and they disagreed. Both now render the one table.
+        let inputs = try Self.inputs()
+        let verify = try XCTUnwrap(inputs.verify)
+        let rows = AccuracyReport.tagTable(verify)
+        XCTAssertEqual(rows.first { $0.kernel == "simd" && $0.tag == "all" }?.worstRatio, 3.5, "the worst ratio of the results")
+        let page = HTMLReport.page(inputs)
+        let markdown = AccuracyReport.markdown(verify, command: "dcn verify test")
+        for row in rows {
+            let ratio = AccuracyReport.format(ratio: row.worstRatio)
+            XCTAssertNotEqual(ratio, "–", "\(row.kernel) \(row.tag) lost its ratio")
+            XCTAssertTrue(page.contains(">\(row.passed)/\(row.cases) · \(ratio)</td>"), "page: \(row.kernel) \(row.tag)")
+            let tag = row.tag == "all" ? "**all**" : row.tag
+            XCTAssertTrue(markdown.contains("| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(ratio) |"), "markdown: \(row.kernel) \(row.tag)")
+        }
+    }
+
     func testAPageWithoutReportsSaysSo() {
         let page = HTMLReport.page(HTMLReport.Inputs())
         XCTAssertTrue(page.contains("No verify or bench report was found"))

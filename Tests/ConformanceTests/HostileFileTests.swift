@@ -51,13 +51,16 @@ final class HostileFileTests: XCTestCase {
         XCTAssertFalse(run.timedOut, "dcn verify hung")
         XCTAssertFalse(run.signaled, "dcn verify crashed: \(run.stderr.suffix(2000))")
         XCTAssertEqual(run.status, 1, String(run.stdout.suffix(2000)) + String(run.stderr.suffix(2000)))
-        let report = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: json)))
+        let report = try ReportJSON.decode(VerifyReport.self, contentsOf: json)
         XCTAssertEqual(report.summary.files, names.count)
         // Every file is accounted for: unreadable, or its cases listed with a result per kernel.
         let unreadable = Set(report.unreadable.map { ($0.file as NSString).lastPathComponent })
         let checked = Set(report.results.map { ($0.file as NSString).lastPathComponent })
-        for name in names {
-            XCTAssertTrue(unreadable.contains(name) || checked.contains(name), "\(name) is missing from the report")
+        // A flip can also leave a valid file whose cases group lists nothing: read cleanly, with no
+        // result to show (the reader child already listed it, so listing it here is safe).
+        for name in names where !unreadable.contains(name) && !checked.contains(name) {
+            let listed = try? GoldenFileReader(path: hostile + "/" + name).caseNames()
+            XCTAssertEqual(listed, [], "\(name) is missing from the report, yet it lists cases \(listed ?? [])")
         }
         for file in report.unreadable {
             XCTAssertTrue(file.message.contains(file.file), "an unreadable file's message names it: \(file.message)")
@@ -68,12 +71,17 @@ final class HostileFileTests: XCTestCase {
         }
         XCTAssertTrue(unreadable.contains("truncated-000000.h5"))
         // libhdf5 1.10.8 crashes on some of these files (out-of-bounds reads in its global heap
-        // and vlen-string code): the gate reports them as failed cases instead of crashing.
-        let crashes = report.results.count { $0.message?.contains("the reader process crashed") ?? false }
-            + report.unreadable.count { $0.message.contains("the reader process crashed") }
-        print("hostile files: \(names.count) files, \(report.unreadable.count) unreadable, \(report.summary.failed) failed results, \(crashes) reader crashes contained")
-        // Deterministic for this seed with libhdf5 1.10.8: the child-process isolation is exercised.
-        XCTAssertGreaterThan(crashes, 0, "expected some of these files to crash libhdf5 1.10.8's reader (contained by verify); a fixed libhdf5 may not")
+        // and vlen-string code); a fixed libhdf5 may read them cleanly. Either way is right: a
+        // crash must come back as a failed case or an unreadable file naming the file, never as
+        // a crashed gate (checked above), so the count is reported, not required.
+        let crashedCases = report.results.filter { $0.message?.contains("the reader process crashed") ?? false }
+        let crashedFiles = report.unreadable.filter { $0.message.contains("the reader process crashed") }
+        for result in crashedCases {
+            XCTAssertEqual(result.status, .fail, "a case that crashed the reader passed: \(result.caseName)")
+            XCTAssertEqual(result.expect, "malformed", result.message ?? "")
+        }
+        print("hostile files: \(names.count) files, \(report.unreadable.count) unreadable, \(report.summary.failed) failed results, "
+            + "\(crashedCases.count + crashedFiles.count) reader crashes contained")
         // The good file itself still passes.
         let clean = try runDcn(["verify", folder + "/good.h5", "--kernel", "naive", "--report-dir", folder + "/good-reports"])
         XCTAssertEqual(clean.status, 0, clean.stdout)
@@ -155,7 +163,7 @@ final class HostileFileTests: XCTestCase {
         assertLine("FAIL naive", "structure.h5", "mask-inf", "outside the bound")
         assertLine("FAIL naive", "structure.h5", "y-nan", "outside the bound")
         // The report stays readable with NaN in it.
-        let report = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: json)))
+        let report = try ReportJSON.decode(VerifyReport.self, contentsOf: json)
         XCTAssertTrue(report.results.first { $0.caseName == "x-nan" }?.ratio?.isNaN ?? false)
         XCTAssertEqual(report.unreadable.count, 2)
         let markdown = try String(contentsOfFile: folder + "/reports/accuracy.md", encoding: .utf8)

@@ -47,7 +47,7 @@ final class PluginTests: XCTestCase {
         let first = try XCTUnwrap(failed.first)
         let element = try XCTUnwrap(first.accuracy?.failures.first)
         XCTAssertGreaterThan(element.ratio, 1)
-        let markdown = Report.markdown(report, command: "dcn verify --plugin libbug.so")
+        let markdown = AccuracyReport.markdown(report, command: "dcn verify --plugin libbug.so")
         XCTAssertTrue(markdown.contains("- **\(first.caseName)** (\(golden)) with **example-c-bug**"), markdown)
         XCTAssertTrue(markdown.contains("| \(element.n) | \(element.o) | \(element.ho) | \(element.wo) | \(element.expected) | \(element.got) |"))
         // Error cases never reach the plugin: validation is dcn's.
@@ -99,7 +99,7 @@ final class PluginTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         run = try runDcn(["verify", golden, "--outputs", folder + "/out.h5", "--report-dir", folder, "--json", folder + "/v.json"], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
-        let report = try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: folder + "/v.json")))
+        let report = try ReportJSON.decode(VerifyReport.self, contentsOf: folder + "/v.json")
         XCTAssertEqual(report.kernels.map(\.name), ["example-c"])
         XCTAssertEqual(report.kernels.first?.uAcc, UnitRoundoff.float32)
     }

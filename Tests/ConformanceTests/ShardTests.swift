@@ -9,12 +9,12 @@ final class ShardTests: XCTestCase {
     func canonical(_ report: VerifyReport) throws -> String {
         var copy = report
         for index in copy.results.indices { copy.results[index].seconds = nil }
-        return String(decoding: try Report.json(copy), as: UTF8.self)
+        return String(decoding: try ReportJSON.encode(copy), as: UTF8.self)
     }
 
     /// Through JSON and back, as shards reach the merge job.
     func roundTrip(_ report: VerifyReport) throws -> VerifyReport {
-        try Report.decodeVerify(Report.json(report))
+        try ReportJSON.decode(VerifyReport.self, from: ReportJSON.encode(report))
     }
 
     func files() throws -> [String] {
@@ -76,7 +76,7 @@ final class ShardTests: XCTestCase {
                                 "--junit", folder + "/merged.xml", "--report-dir", folder + "/merged"])
         XCTAssertEqual(merge.status, 1, "a case failed: " + merge.stdout + merge.stderr)
         XCTAssertTrue(merge.stdout.contains("FAIL naive"), merge.stdout)
-        let load = { (name: String) in try Report.decodeVerify(Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))) }
+        let load = { (name: String) in try ReportJSON.decode(VerifyReport.self, contentsOf: folder + "/" + name) }
         XCTAssertEqual(try canonical(load("merged.json")), try canonical(load("whole.json")))
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/merged/accuracy.md"))
         XCTAssertEqual(try runDcn(["merge-reports", folder + "/shard-1.json", "--json", folder + "/x.json"]).status, 2, "shard 2 is missing")

@@ -82,6 +82,34 @@ final class SuiteTests: XCTestCase {
         }
     }
 
+    func testWeakDrawsAreRedrawn() throws {
+        // One tap per output and offsets over ±(H + 2): most taps land outside the image, so
+        // many draws are weak (more than half the outputs equal their bias) and get redrawn.
+        // The recipe forces weak draws: the test fails unless a weak one is seen and replaced.
+        let prone = CaseRecipe("weak-prone", "ic1ih4oc2kh1", bias: true, offsets: .large, "weak-prone: 1×1 kernel, large offsets")
+        XCTAssertFalse(prone.allowsWeak, "a recipe that allows weak cases is never redrawn")
+        var checked: [(kept: GoldenCase, first: GoldenCase, redraws: Int)] = []
+        for seed in UInt64(0)..<40 where checked.count < 3 {
+            // A seed whose every draw is weak throws (SuiteGenerator.maxAttempts): not the point here.
+            guard let (kept, redraws) = try? SuiteGenerator().validCase(prone, seed: seed), redraws > 0 else { continue }
+            var first = try SuiteGenerator().validCase(prone, seed: seed, allowWeak: true).0
+            first.name = "first-draw-\(checked.count)"
+            var renamed = kept
+            renamed.name = "kept-\(checked.count)"
+            checked.append((renamed, first, redraws))
+        }
+        XCTAssertFalse(checked.isEmpty, "no seed of the weak-prone recipe was redrawn")
+        // The verifier judges weakness on its own (from y and the bias): the rejected first draw
+        // really was weak and the case that was kept is not.
+        let path = try writeGolden(checked.flatMap { [$0.kept, $0.first] }, to: temporaryFolder(self))
+        let weak = Dictionary(uniqueKeysWithValues: Verifier(kernels: [ReferenceKernel()]).run(files: [path]).results.map { ($0.caseName, $0.weak) })
+        for (index, draw) in checked.enumerated() {
+            XCTAssertEqual(weak["first-draw-\(index)"], true, "the first draw of a redrawn case was not weak")
+            XCTAssertEqual(weak["kept-\(index)"], false, "a redrawn case is still weak")
+            XCTAssertNotEqual(draw.kept.seed, draw.first.seed, "the kept case is a later draw")
+        }
+    }
+
     func testBoundaryCasesLandOnTheEdges() throws {
         // Offsets that put the sampling position exactly on −1, 0, H−1 and H.
         let golden = try SuiteGenerator().validCase(recipe("boundary"), seed: 1).0

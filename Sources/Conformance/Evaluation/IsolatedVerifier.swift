@@ -223,7 +223,7 @@ public struct IsolatedVerifier: Sendable {
         }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: outcomePath))
-            return .finished(try Self.decoder.decode(FileOutcome.self, from: data))
+            return .finished(try ReportJSON.decode(FileOutcome.self, from: data))
         } catch {
             return .failed("\(file): the reader process wrote no readable outcome: \(error)")
         }
@@ -231,27 +231,17 @@ public struct IsolatedVerifier: Sendable {
 
     /// The source specifications as the child's `--sources` argument.
     public static func encode(_ specifications: [SourceSpecification]) -> String {
-        String(decoding: (try? JSONEncoder().encode(specifications)) ?? Data("[]".utf8), as: UTF8.self)
+        String(decoding: (try? ReportJSON.encode(specifications, pretty: false)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     public static func decodeSpecifications(_ text: String) throws -> [SourceSpecification] {
-        try JSONDecoder().decode([SourceSpecification].self, from: Data(text.utf8))
+        try ReportJSON.decode([SourceSpecification].self, from: Data(text.utf8))
     }
 
     /// The child's outcome as compact JSON (the report's keys and non-finite numbers, no formatting).
     public static func encode(_ outcome: FileOutcome) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try encoder.encode(outcome)
+        try ReportJSON.encode(outcome, pretty: false)
     }
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return decoder
-    }()
 
     static func signalName(_ signal: Int32) -> String? {
         switch signal {

@@ -92,7 +92,7 @@ extension CaseResult {
         weak = expected.weak
         status = stats.passed ? .pass : .fail
         if !stats.passed {
-            message = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(Report.format(ratio: stats.worstRatio))"
+            message = FailureText.outsideBound(stats)
         }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 
-/// The accuracy report of a verify run: Markdown for people, JSON for scripts,
-/// JUnit XML for CI systems. Built from the `VerifyReport` alone.
-public enum Report {
+/// The renderer of a verify run's data model, `VerifyReport`: Markdown for people (accuracy.md)
+/// and JUnit XML for CI systems; the JSON is the model itself, written by `ReportJSON`.
+/// It reads the `VerifyReport` alone and computes nothing the run did not record.
+public enum AccuracyReport {
     /// One row of the kernel × tag table.
     public struct TagRow: Sendable {
         public var kernel: String
@@ -18,7 +19,9 @@ public enum Report {
         public var rmsRelError: Double? { relElements > 0 ? (relSquares / Double(relElements)).squareRoot() : nil }
     }
 
-    /// Per kernel, one row per tag in use plus an "all" row, in SPEC section 4's tag order.
+    /// Per kernel, one row per tag in use plus an "all" row, in SPEC section 4's tag order: the one
+    /// table accuracy.md and the HTML page both show. A result's ratio counts even without its
+    /// statistics (a report written before they were recorded), so no row hides a ratio it has.
     public static func tagTable(_ report: VerifyReport) -> [TagRow] {
         var rows: [TagRow] = []
         for kernel in report.kernels.map(\.name) {
@@ -30,8 +33,8 @@ public enum Report {
                 for result in results where tag == "all" || result.tags.contains(tag) {
                     row.cases += 1
                     if result.status == .pass { row.passed += 1 }
+                    if let ratio = result.accuracy?.worstRatio ?? result.ratio { row.worstRatio = worse(row.worstRatio, ratio) }
                     guard let stats = result.accuracy else { continue }
-                    row.worstRatio = worse(row.worstRatio, stats.worstRatio)
                     row.maxAbsError = worse(row.maxAbsError, stats.maxAbsError)
                     row.maxRelError = worse(row.maxRelError, stats.maxRelError)
                     row.relSquares += stats.rmsRelError * stats.rmsRelError * Double(stats.elements)
@@ -43,9 +46,11 @@ public enum Report {
         return rows
     }
 
-    private static func worse(_ a: Double?, _ b: Double) -> Double {
-        guard let a else { return b }
-        return AccuracyStats.isWorse(b, than: a) ? b : a
+    /// The worse of a running worst (nil before the first value) and `candidate`, NaN worst of all
+    /// (`AccuracyStats.isWorse`).
+    static func worse(_ current: Double?, _ candidate: Double) -> Double {
+        guard let current else { return candidate }
+        return AccuracyStats.isWorse(candidate, than: current) ? candidate : current
     }
 
     public static func format(ratio: Double?) -> String {
@@ -154,40 +159,10 @@ public enum Report {
         return any ? out : ""
     }
 
-    /// JSON with non-finite ratios written as the strings "Infinity", "-Infinity" and "NaN".
-    public static func json<T: Encodable>(_ value: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try encoder.encode(value)
-    }
-
-    public static func decodeVerify(_ data: Data) throws -> VerifyReport {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try decoder.decode(VerifyReport.self, from: data)
-    }
-
     /// JUnit XML: one test suite per kernel, one test case per golden case.
     public static func junit(_ report: VerifyReport) -> String {
-        func escape(_ text: String) -> String {
-            var out = ""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "\"": out += "&quot;"
-                case "\n", "\t": out.unicodeScalars.append(scalar)
-                default:
-                    // XML 1.0 forbids most control characters even when escaped.
-                    if scalar.value >= 0x20 { out.unicodeScalars.append(scalar) }
-                }
-            }
-            return out
-        }
+        // Attribute values keep their newlines as references, so a case name reads back as written.
+        func escape(_ text: String) -> String { XMLText.escape(text, attribute: true) }
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         xml += "<testsuites name=\"dcn verify\" tests=\"\(report.results.count + report.unreadable.count)\" failures=\"\(report.summary.failed + report.unreadable.count)\">\n"
         for kernel in report.kernels.map(\.name) {
@@ -197,13 +172,13 @@ public enum Report {
             xml += "  <testsuite name=\"\(escape(kernel))\" tests=\"\(results.count + report.unreadable.count)\" failures=\"\(failures)\" time=\"\(time)\">\n"
             for file in report.unreadable {
                 xml += "    <testcase classname=\"\(escape(file.file)).\(escape(kernel))\" name=\"(file)\">\n"
-                xml += "      <failure message=\"unreadable file\">\(escape(file.message))</failure>\n    </testcase>\n"
+                xml += "      <failure message=\"unreadable file\">\(XMLText.escape(file.message))</failure>\n    </testcase>\n"
             }
             for result in results {
                 let name = escape(result.caseName)
                 xml += "    <testcase classname=\"\(escape(result.file)).\(escape(kernel))\" name=\"\(name)\" time=\"\(result.seconds ?? 0)\">"
                 if result.status == .fail {
-                    xml += "\n      <failure message=\"\(escape(result.message ?? "failed"))\">\(escape(detail(result)))</failure>\n    "
+                    xml += "\n      <failure message=\"\(escape(result.message ?? "failed"))\">\(XMLText.escape(detail(result)))</failure>\n    "
                 }
                 xml += "</testcase>\n"
             }

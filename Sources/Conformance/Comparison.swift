@@ -40,89 +40,6 @@ public struct CompareThresholds: Codable, Sendable, Equatable {
     }
 }
 
-/// One side of a comparison: at most one verify report, and one or more bench reports of the
-/// same build, read as one: the best of them (see `BenchReport.best(of:)`).
-public struct CompareSide: Sendable {
-    public var verify: VerifyReport?
-    public var verifyPath: String?
-    public var benchRuns: [BenchReport] = []
-    public var benchPaths: [String] = []
-
-    public init(verify: VerifyReport? = nil, verifyPath: String? = nil, bench: BenchReport? = nil, benchPath: String? = nil) {
-        self.verify = verify
-        self.verifyPath = verifyPath
-        if let bench {
-            benchRuns = [bench]
-            benchPaths = [benchPath ?? "bench"]
-        }
-    }
-
-    /// The bench reports as one: the only one, or the best of several runs.
-    public var bench: BenchReport? { benchRuns.count > 1 ? BenchReport.best(of: benchRuns, sources: benchPaths) : benchRuns.first }
-
-    /// The JSON file names a folder stands for: what `dcn verify` and `dcn bench` write to their report folder.
-    public static let folderFiles = ["accuracy.json", "performance.json"]
-
-    /// Reads files and folders (a folder: its accuracy.json and performance.json, whichever exist),
-    /// telling verify from bench reports by their content.
-    public static func load(_ paths: [String]) throws(CompareError) -> CompareSide {
-        var side = CompareSide()
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw CompareError("\(path): no such file or folder")
-            }
-            let files = isDirectory.boolValue
-                ? folderFiles.map { (path as NSString).appendingPathComponent($0) }.filter { FileManager.default.fileExists(atPath: $0) }
-                : [path]
-            if files.isEmpty { throw CompareError("\(path): a folder without \(folderFiles.joined(separator: " or "))") }
-            for file in files { try side.add(file) }
-        }
-        return side
-    }
-
-    /// Adds one report file to this side.
-    public mutating func add(_ path: String) throws(CompareError) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw CompareError("\(path): cannot read: \(error.localizedDescription)")
-        }
-        switch try Self.kind(of: data, path: path) {
-        case .verify:
-            if let verifyPath { throw CompareError("two verify reports on one side: \(verifyPath) and \(path)") }
-            do {
-                verify = try Report.decodeVerify(data)
-            } catch {
-                throw CompareError("\(path): not a readable verify report: \(error)")
-            }
-            verifyPath = path
-        case .bench:
-            do {
-                benchRuns.append(try BenchReport.decode(data))
-            } catch {
-                throw CompareError("\(path): not a readable bench report: \(error)")
-            }
-            benchPaths.append(path)
-        }
-    }
-
-    public enum Kind: String, Sendable { case verify, bench }
-
-    /// A bench report has a `machine`; a verify report a `summary` and `results` with cases.
-    public static func kind(of data: Data, path: String) throws(CompareError) -> Kind {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CompareError("\(path): not a JSON object")
-        }
-        if object["machine"] != nil && object["results"] != nil { return .bench }
-        if object["summary"] != nil && object["results"] != nil { return .verify }
-        throw CompareError("\(path): neither a verify report (summary, results) nor a bench report (machine, results)")
-    }
-
-    var files: [String] { [verifyPath].compactMap { $0 } + benchPaths }
-}
-
 /// The comparison of run B against run A (`dcn compare`): timings per (shape, kernel),
 /// accuracy per (case, kernel), and the regressions that make it exit 1.
 public struct Comparison: Codable, Sendable {
@@ -315,7 +232,7 @@ public struct Comparison: Codable, Sendable {
             case .newlyFailing:
                 regressions.append("\(name) newly fails\(row.statusA == nil ? " (a case A did not have)" : "")\(row.messageB.map { ": \($0)" } ?? "")")
             case .accuracyLoss:
-                regressions.append("\(name): accuracy ratio \(Report.format(ratio: row.ratioA)) → \(Report.format(ratio: row.ratioB)), "
+                regressions.append("\(name): accuracy ratio \(AccuracyReport.format(ratio: row.ratioA)) → \(AccuracyReport.format(ratio: row.ratioB)), "
                     + "worse than \(Self.factor(thresholds.maxAccuracyLoss)) the baseline")
             default: break
             }
@@ -344,16 +261,9 @@ public struct Comparison: Codable, Sendable {
         if statusA == .fail && statusB == .pass { return .newlyPassing }
         guard let ratioA = row.ratioA, let ratioB = row.ratioB else { return .same }
         let floor = thresholds.accuracyFloor, factor = thresholds.maxAccuracyLoss
-        if Self.isWorse(ratioB, than: factor * max(ratioA, floor)) { return .accuracyLoss }
-        if Self.isWorse(ratioA, than: factor * max(ratioB, floor)) { return .accuracyGain }
+        if AccuracyStats.isWorse(ratioB, than: factor * max(ratioA, floor)) { return .accuracyLoss }
+        if AccuracyStats.isWorse(ratioA, than: factor * max(ratioB, floor)) { return .accuracyGain }
         return .same
-    }
-
-    /// NaN is worse than any number, as in `AccuracyStats.isWorse`; equal infinities are not worse.
-    static func isWorse(_ a: Double, than b: Double) -> Bool {
-        if a.isNaN { return !b.isNaN }
-        if b.isNaN { return false }
-        return a > b
     }
 
     // MARK: Times
@@ -449,8 +359,8 @@ public struct Comparison: Codable, Sendable {
         for c in cases where c.kernelA == kernelA && c.kernelB == kernelB {
             if let s = c.statusA { row.casesA += 1; if s == .pass { row.passedA += 1 } }
             if let s = c.statusB { row.casesB += 1; if s == .pass { row.passedB += 1 } }
-            if let r = c.ratioA, c.statusA != nil { row.worstRatioA = row.worstRatioA.map { Self.isWorse(r, than: $0) ? r : $0 } ?? r }
-            if let r = c.ratioB, c.statusB != nil { row.worstRatioB = row.worstRatioB.map { Self.isWorse(r, than: $0) ? r : $0 } ?? r }
+            if let r = c.ratioA, c.statusA != nil { row.worstRatioA = AccuracyReport.worse(row.worstRatioA, r) }
+            if let r = c.ratioB, c.statusB != nil { row.worstRatioB = AccuracyReport.worse(row.worstRatioB, r) }
             switch c.verdict {
             case .newlyFailing: row.newlyFailing += 1
             case .newlyPassing: row.newlyPassing += 1
@@ -477,16 +387,5 @@ public struct Comparison: Codable, Sendable {
     public static func factor(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : "∞" }
         return String(format: value >= 10 ? "%.1f×" : "%.2f×", value)
-    }
-
-    // MARK: JSON
-
-    public func json() throws -> Data { try Report.json(self) }
-
-    public static func decode(_ data: Data) throws -> Comparison {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try decoder.decode(Comparison.self, from: data)
     }
 }

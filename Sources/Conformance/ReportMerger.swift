@@ -16,7 +16,7 @@ public enum ReportMerger {
         for path in paths {
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: path))
-                reports.append((path, try Report.decodeVerify(data)))
+                reports.append((path, try ReportJSON.decode(VerifyReport.self, from: data)))
             } catch {
                 throw MergeError(description: "\(path): not a verify JSON report: \(error.localizedDescription)")
             }
