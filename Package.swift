@@ -22,6 +22,8 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+let harnessSettings: [SwiftSetting] = [.unsafeFlags(cpuFlags)]
+
 let package = Package(
     name: "dcn",
     products: [
@@ -48,7 +50,16 @@ let package = Package(
             ]
         ),
         .target(name: "DeformConv", dependencies: ["DeformConvAVX512"], swiftSettings: kernelSettings),
-        .target(name: "Conformance", dependencies: ["DeformConv", "HDF5"], swiftSettings: [.unsafeFlags(cpuFlags)]),
+        // The harness, in layers whose dependencies point one way (README: Architecture):
+        // file formats → scoring → suites, evaluation of sources, bench → reports. `Conformance`
+        // re-exports them all for the command line and the tests.
+        .target(name: "Formats", dependencies: ["DeformConv", "HDF5"], swiftSettings: harnessSettings),
+        .target(name: "Scoring", dependencies: ["DeformConv", "Formats"], swiftSettings: harnessSettings),
+        .target(name: "Suites", dependencies: ["DeformConv", "Formats", "Scoring"], swiftSettings: harnessSettings),
+        .target(name: "Evaluation", dependencies: ["DeformConv", "HDF5", "Formats", "Scoring", "Suites"], swiftSettings: harnessSettings),
+        .target(name: "Bench", dependencies: ["DeformConv", "Evaluation", "Suites"], swiftSettings: harnessSettings),
+        .target(name: "Reports", dependencies: ["DeformConv", "Formats", "Scoring", "Suites", "Evaluation", "Bench"], swiftSettings: harnessSettings),
+        .target(name: "Conformance", dependencies: ["Formats", "Scoring", "Suites", "Evaluation", "Bench", "Reports"], swiftSettings: harnessSettings),
         .executableTarget(
             name: "dcn",
             dependencies: [

@@ -1,0 +1,117 @@
+import DeformConv
+import Formats
+import Scoring
+import Suites
+
+/// A case's inputs in the dtype the case stores them in.
+public enum CaseInputs: Sendable {
+    case float32(DeformConvInputs<Float>)
+    case float16(DeformConvInputs<Float16>)
+
+    /// The inputs widened to Float64 (exact), as the reference reads them.
+    public var widened: DeformConvInputs<Double> {
+        switch self {
+        case let .float32(values): values.map(Double.init)
+        case let .float16(values): values.map(Double.init)
+        }
+    }
+}
+
+/// A case's data could not be read: the case is malformed, whichever source looks at it.
+public struct CaseDataError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One case as the sources and the scorer see it: the header, and the data read once, when a
+/// source or the scorer first needs it, then shared by every source of the run.
+///
+/// The data comes from a golden file (`init(reader:header:file:limits:)`) or from memory (a fuzz
+/// problem, `init(golden:file:limits:)`); sources cannot tell the two apart.
+public final class EvaluationCase {
+    public let file: String
+    public let header: CaseHeader
+    public let limits: ResourceLimits
+    private let readInputs: (DeformConvProblem) throws -> CaseInputs
+    private let readGolden: (DeformConvProblem) throws -> GoldenOutput
+    private var inputsRead: CaseInputs?
+    private var goldenRead: GoldenOutput?
+    private var problemValidated: Result<DeformConvProblem, DeformConvError>?
+
+    public init(file: String, header: CaseHeader, limits: ResourceLimits,
+                inputs: @escaping (DeformConvProblem) throws -> CaseInputs,
+                golden: @escaping (DeformConvProblem) throws -> GoldenOutput) {
+        self.file = file
+        self.header = header
+        self.limits = limits
+        readInputs = inputs
+        readGolden = golden
+    }
+
+    /// A case of an open golden file.
+    public convenience init(reader: GoldenFileReader, header: CaseHeader, limits: ResourceLimits) {
+        let name = header.name
+        self.init(file: reader.path, header: header, limits: limits, inputs: { problem in
+            problem.dtype == .float16
+                ? .float16(try reader.inputs(of: name, problem: problem, as: Float16.self))
+                : .float32(try reader.inputs(of: name, problem: problem, as: Float.self))
+        }, golden: { problem in try reader.output(of: name, problem: problem) })
+    }
+
+    /// The problem SPEC section 2 makes of the case's arguments, validated once.
+    public func problem() throws(DeformConvError) -> DeformConvProblem {
+        if problemValidated == nil {
+            problemValidated = Result { () throws(DeformConvError) in try DeformConvProblem(validating: header.arguments, limits: limits) }
+        }
+        return try problemValidated!.get()
+    }
+
+    /// The inputs, read for `problem` (a source's own validation of the same arguments).
+    public func inputs(for problem: DeformConvProblem) throws(CaseDataError) -> CaseInputs {
+        if let inputsRead { return inputsRead }
+        do { inputsRead = try readInputs(problem) } catch { throw CaseDataError("\(error)") }
+        return inputsRead!
+    }
+
+    /// The golden output with every magnitude SPEC section 3's bound needs: those the file lacks
+    /// come from the float64 reference on the case's own inputs.
+    public func golden(for problem: DeformConvProblem) throws(CaseDataError) -> GoldenOutput {
+        if let goldenRead { return goldenRead }
+        var golden: GoldenOutput
+        do { golden = try readGolden(problem) } catch { throw CaseDataError("\(error)") }
+        if !golden.hasMagnitudes {
+            golden.fillMagnitudes(from: ReferenceKernel().evaluate(problem, try inputs(for: problem).widened))
+        }
+        goldenRead = golden
+        return golden
+    }
+
+    /// Whether more than half the outputs equal their bias (SPEC section 3's weak cases); nil when unknown.
+    public func isWeak(_ problem: DeformConvProblem) -> Bool? {
+        guard let golden = try? golden(for: problem), let inputs = try? inputs(for: problem) else { return nil }
+        return WeakCase.isWeak(golden.y, inputs.widened.bias, problem)
+    }
+}
+
+extension EvaluationCase {
+    /// A case held in memory (a fuzz problem): its tensors and golden output as built.
+    public convenience init(golden: GoldenCase, file: String, limits: ResourceLimits) {
+        let header = CaseHeader(name: golden.name, tags: golden.tags, description: golden.description, expect: golden.expect,
+                                arguments: golden.arguments, outputType: nil)
+        self.init(file: file, header: header, limits: limits, inputs: { _ in
+            switch (golden.x.data, golden.weight.data, golden.offsets.data, golden.bias?.data) {
+            case let (.float16(x), .float16(weight), .float16(offsets), bias):
+                guard case let .float16(values)? = bias else { return .float16(DeformConvInputs(x: x, weight: weight, offsets: offsets)) }
+                return .float16(DeformConvInputs(x: x, weight: weight, offsets: offsets, bias: values))
+            case let (.float32(x), .float32(weight), .float32(offsets), bias):
+                guard case let .float32(values)? = bias else { return .float32(DeformConvInputs(x: x, weight: weight, offsets: offsets)) }
+                return .float32(DeformConvInputs(x: x, weight: weight, offsets: offsets, bias: values))
+            default:
+                throw CaseDataError("case '\(golden.name)' stores tensors that are not all float16 or all float32")
+            }
+        }, golden: { _ in
+            guard let output = golden.output else { throw CaseDataError("case '\(golden.name)' has no golden output") }
+            return output
+        })
+    }
+}

@@ -1,0 +1,88 @@
+import DeformConv
+import Foundation
+import Formats
+import Scoring
+import Suites
+
+/// Anything that gives an outcome for a case: a built-in kernel, a C plugin, an outputs file,
+/// the framework results a golden file records. Drivers see only this protocol.
+public protocol OutcomeSource: Sendable {
+    var identity: SourceIdentity { get }
+    /// What the source gives for `item`. Throws only when the case's own data cannot be read
+    /// (the case is malformed, not the source wrong).
+    func outcome(for item: EvaluationCase) throws(CaseDataError) -> CaseOutcome
+}
+
+/// A run that failed without trapping (a C plugin's nonzero status).
+public struct ComputeFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A source that computes its outputs, so that it can also be timed (`dcn bench`) and recorded
+/// (`dcn run`): a built-in kernel (`KernelSource`) or a C plugin (`PluginSource`).
+public protocol ComputingSource: OutcomeSource {
+    var threads: Int { get }
+    /// Validates a call as the source would (SPEC section 2 for every source dcn has).
+    func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem
+    func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> Result<[Float], ComputeFailure>
+    func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure>
+}
+
+extension ComputingSource {
+    /// Validate, then run; a case that expects an error is only validated, never run.
+    public func outcome(for item: EvaluationCase) throws(CaseDataError) -> CaseOutcome {
+        let problem: DeformConvProblem
+        do throws(DeformConvError) {
+            problem = try validate(item.header.arguments, limits: item.limits)
+        } catch {
+            return CaseOutcome(error)
+        }
+        guard item.header.expect == .ok else { return .accepted(note: nil) }
+        return try run(problem, on: item)
+    }
+
+    /// The output of a validated problem on the case's inputs (also for a case that expects an
+    /// error, which `dcn run` records when the source accepts it).
+    public func run(_ problem: DeformConvProblem, on item: EvaluationCase) throws(CaseDataError) -> CaseOutcome {
+        let inputs = try item.inputs(for: problem)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result: Result<[Double], ComputeFailure> = switch inputs {
+        case let .float32(values): compute(problem, values).map { $0.map(Double.init) }
+        case let .float16(values): compute(problem, values).map { $0.map(Double.init) }
+        }
+        let elapsed = clock.now - start
+        switch result {
+        case let .success(values):
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            return .output(values: values, storedType: "\(problem.dtype)", seconds: seconds)
+        case let .failure(failure):
+            return .unavailable(failure.description)
+        }
+    }
+}
+
+/// A built-in kernel (`KernelRegistry`) as a source.
+public struct KernelSource: ComputingSource {
+    public let kernel: any DeformConvKernel
+
+    public init(_ kernel: any DeformConvKernel) {
+        self.kernel = kernel
+    }
+
+    public var identity: SourceIdentity { SourceIdentity(kernel) }
+    public var threads: Int { kernel.threads }
+
+    public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
+        try kernel.validate(arguments, limits: limits)
+    }
+
+    public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> Result<[Float], ComputeFailure> {
+        .success(kernel.run(problem, inputs))
+    }
+
+    public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure> {
+        .success(kernel.run(problem, inputs))
+    }
+}

@@ -1,0 +1,147 @@
+import DeformConv
+import Foundation
+import Formats
+import Scoring
+import Suites
+
+/// The verify driver: every case of every file through every source, one loop shared by all
+/// kinds of source (after benchdnn's driver): evaluate (`OutcomeSource`), then score (`CaseScorer`).
+public struct Verifier: Sendable {
+    public var sources: [any OutcomeSource]
+    public var limits: ResourceLimits
+    /// The part of the run to do (`verify --shard I/N`); nil for the whole run, whose report carries no shard section.
+    public var shard: Shard?
+
+    public init(sources: [any OutcomeSource], limits: ResourceLimits = .standard, shard: Shard? = nil) {
+        self.sources = sources
+        self.limits = limits
+        self.shard = shard
+    }
+
+    /// Built-in kernels as the sources.
+    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil) {
+        self.init(sources: kernels.map(KernelSource.init), limits: limits, shard: shard)
+    }
+
+    /// The golden files under `paths`: files as given, folders searched for `*.h5`, sorted.
+    public static func goldenFiles(in paths: [String]) throws(VerifyUsageError) -> [String] {
+        var files: [String] = []
+        let manager = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw VerifyUsageError(description: "no such file or folder: \(path)")
+            }
+            if isDirectory.boolValue {
+                let found = (manager.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                    .filter { $0.hasSuffix(".h5") }.sorted()
+                files += found.map { (path as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(path)
+            }
+        }
+        return files
+    }
+
+    /// Verifies every file in this process. A file that makes libhdf5 crash crashes the
+    /// process: `IsolatedVerifier` runs each file in a child process instead.
+    public func run(files: [String], progress: (VerifyProgress) -> Void = { _ in }) -> VerifyReport {
+        var outcomes: [FileOutcome] = []
+        for (index, file) in files.enumerated() {
+            outcomes.append(verifyFile(file, index: index) { event in
+                if case let .started(caseIndex, count, name) = event {
+                    progress(VerifyProgress(done: caseIndex + 1, total: count, file: file, caseName: name,
+                                            fileNumber: index + 1, fileCount: files.count))
+                }
+            })
+        }
+        return assemble(files: files, outcomes: outcomes)
+    }
+
+    /// What happens while one file is verified; a reader child prints these for its parent.
+    public enum FileEvent: Sendable {
+        /// The file is open and lists `count` cases.
+        case listed(count: Int)
+        case started(index: Int, count: Int, name: String)
+        case finished(index: Int)
+    }
+
+    /// One file, this shard's (case, kernel) pairs of it. Cases whose index is in `skip` are left
+    /// out (the parent of a reader child that crashed on them reports them).
+    public func verifyFile(_ file: String, index fileIndex: Int, skip: Set<Int> = [],
+                           events: (FileEvent) -> Void = { _ in }) -> FileOutcome {
+        let shard = self.shard ?? .all
+        let reader: GoldenFileReader
+        let names: [String]
+        do {
+            reader = try GoldenFileReader(path: file)
+            names = try reader.caseNames()
+        } catch {
+            return FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: error.description))
+        }
+        // A file whose /cases group lists nothing (a flipped bit can hide every case) would
+        // otherwise add nothing to the run and go unnoticed among other files.
+        guard !names.isEmpty else {
+            return FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: "\(file): /\(GoldenSchema.casesGroup) lists no case"))
+        }
+        events(.listed(count: names.count))
+        var outcome = FileOutcome(file: file, cases: names.count)
+        let count = sources.count
+        for (caseIndex, name) in names.enumerated() {
+            let owned = sources.indices.filter { shard.owns(fileIndex: fileIndex, position: caseIndex * count + $0) }
+            guard !owned.isEmpty, !skip.contains(caseIndex) else { continue }
+            events(.started(index: caseIndex, count: names.count, name: name))
+            outcome.results += check(name, in: reader, sources: owned)
+            outcome.localPositions += owned.map { caseIndex * count + $0 }
+            events(.finished(index: caseIndex))
+        }
+        return outcome
+    }
+
+    /// The run's report from each file's outcome (in run order): results in the unsharded
+    /// order, and for a shard the section `merge-reports` needs.
+    public func assemble(files: [String], outcomes: [FileOutcome]) -> VerifyReport {
+        Self.assemble(files: files, outcomes: outcomes, sources: sources.map(\.identity), shard: shard)
+    }
+
+    /// The same, from the sources' identities alone (a parent whose children did the evaluating).
+    public static func assemble(files: [String], outcomes: [FileOutcome], sources: [SourceIdentity], shard: Shard?) -> VerifyReport {
+        let part = shard ?? .all
+        var report = VerifyReport()
+        report.kernels = sources
+        var placed: [(Int, CaseResult)] = []
+        var base = 0
+        for (index, outcome) in outcomes.enumerated() {
+            if let unreadable = outcome.unreadable, part.ownsUnreadable(fileIndex: index) {
+                report.unreadable.append(unreadable)
+            }
+            placed += zip(outcome.localPositions, outcome.results).map { (base + $0.0, $0.1) }
+            base += outcome.cases * sources.count
+        }
+        placed.sort { $0.0 < $1.0 }
+        report.results = placed.map(\.1)
+        report.summary.files = files.count
+        report.summary.unreadableFiles = report.unreadable.count
+        report.summary.passed = report.results.count { $0.status == .pass }
+        report.summary.failed = report.results.count - report.summary.passed
+        report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count
+        if shard != nil {
+            report.shard = ShardInfo(index: part.index, count: part.count, files: files,
+                                     casesPerFile: outcomes.map(\.cases), totalPairs: base, positions: placed.map(\.0))
+        }
+        return report
+    }
+
+    /// One case through the sources at `indices` (default: all). A malformed case fails for every source; the run goes on.
+    func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil) -> [CaseResult] {
+        let sources = indices.map { $0.map { self.sources[$0] } } ?? self.sources
+        let header: CaseHeader
+        do {
+            header = try reader.header(of: name)
+        } catch {
+            return sources.map { CaseScorer.malformed(name, file: reader.path, source: $0.identity, why: error.description) }
+        }
+        let item = EvaluationCase(reader: reader, header: header, limits: limits)
+        return sources.map { Evaluation.evaluate(item, with: $0).result }
+    }
+}

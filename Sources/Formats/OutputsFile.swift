@@ -1,0 +1,131 @@
+import DeformConv
+import Foundation
+import HDF5
+
+/// Outputs files: what one implementation returned for each case of a golden file, computed
+/// anywhere (another framework, another device, another machine), for `dcn verify --outputs`.
+///
+/// Root attributes: `format` = "dcn-outputs", `format_version` = 1, `producer` (what made the
+/// file), optionally `golden` (the golden file it answers), `kernel` (the implementation's name),
+/// `u_acc` and `u_s` (float64 unit roundoffs of its arithmetic). Each case is a group
+/// `/cases/<name>` named as in the golden file, holding either a dataset `y` of shape
+/// (N, Co, Ho, Wo) in any float type, or, when the call was rejected, a string attribute
+/// `error_class` ("ValueError", "TypeError", or whatever was raised) with optional
+/// `error_code` (a SPEC section 2 code) and `error_message`.
+public enum OutputsSchema {
+    public static let format = "dcn-outputs"
+    public static let formatVersion = 1
+}
+
+/// An outputs file could not be opened or written.
+public struct OutputsFileError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Writes an outputs file, one case at a time.
+public final class OutputsFileWriter {
+    public let path: String
+    private let file: File
+    private let cases: Group
+
+    public init(path: String, producer: String, golden: String?, kernel: String?, uAcc: Double?, uS: Double?) throws(OutputsFileError) {
+        self.path = path
+        do {
+            file = try File.create(path)
+            let root = try file.root
+            try root.setAttribute("format", string: OutputsSchema.format)
+            try root.setAttribute("format_version", [Int64(OutputsSchema.formatVersion)], scalar: true)
+            try root.setAttribute("producer", string: producer)
+            if let golden { try root.setAttribute("golden", string: golden) }
+            if let kernel { try root.setAttribute("kernel", string: kernel) }
+            if let uAcc { try root.setAttribute("u_acc", [uAcc], scalar: true) }
+            if let uS { try root.setAttribute("u_s", [uS], scalar: true) }
+            cases = try root.createGroup(GoldenSchema.casesGroup)
+        } catch {
+            throw OutputsFileError("cannot create \(path): \(error)")
+        }
+    }
+
+    deinit { file.close() }
+
+    public func close() { file.close() }
+
+    public func writeOutput<T: HDF5Element>(_ caseName: String, shape: [Int], values: [T]) throws(OutputsFileError) {
+        do {
+            let group = try cases.createGroup(caseName)
+            let compress = values.count >= 256
+            try group.write("y", shape: shape, values: values, chunks: compress ? shape : nil, gzipLevel: compress ? 6 : nil)
+        } catch {
+            throw OutputsFileError("\(path): case '\(caseName)': cannot write y: \(error)")
+        }
+    }
+
+    public func writeError(_ caseName: String, errorClass: String, code: String?, message: String?) throws(OutputsFileError) {
+        do {
+            let group = try cases.createGroup(caseName)
+            try group.setAttribute("error_class", string: errorClass)
+            if let code { try group.setAttribute("error_code", string: code) }
+            if let message { try group.setAttribute("error_message", string: message) }
+        } catch {
+            throw OutputsFileError("\(path): case '\(caseName)': cannot write the error: \(error)")
+        }
+    }
+}
+
+/// The root attributes of an outputs file.
+public struct OutputsFileInfo: Sendable {
+    public var path: String
+    public var producer: String?
+    public var golden: String?
+    public var kernel: String?
+    public var uAcc: Double?
+    public var uS: Double?
+    public var caseCount: Int
+
+    /// Opens `path` and checks that it is an outputs file.
+    public init(path: String) throws(OutputsFileError) {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else { throw OutputsFileError("no such outputs file: \(path)") }
+        do {
+            let file = try File.open(path)
+            defer { file.close() }
+            let root = try file.root
+            let format = root.stringAttribute("format")
+            guard format == OutputsSchema.format else {
+                let found = format.map { "'\($0)'" } ?? "missing"
+                throw OutputsFileError("\(path): not a dcn outputs file: root attribute 'format' must be '\(OutputsSchema.format)', found \(found)")
+            }
+            guard case let .integers(version)? = try root.attribute("format_version")?.value, version == [Int64(OutputsSchema.formatVersion)] else {
+                throw OutputsFileError("\(path): unsupported format_version: this dcn reads outputs files of version \(OutputsSchema.formatVersion)")
+            }
+            producer = root.stringAttribute("producer")
+            golden = root.stringAttribute("golden")
+            kernel = root.stringAttribute("kernel")
+            uAcc = root.doubleAttribute("u_acc")
+            uS = root.doubleAttribute("u_s")
+            guard root.contains(GoldenSchema.casesGroup) else { throw OutputsFileError("\(path): the file has no /cases group") }
+            caseCount = try root.openGroup(GoldenSchema.casesGroup).members().count { $0.kind == .group }
+        } catch let error as OutputsFileError {
+            throw error
+        } catch {
+            throw OutputsFileError("\(path): cannot read the outputs file: \(error)")
+        }
+    }
+}
+
+extension Group {
+    /// A scalar string attribute, or nil when it is missing or not one string.
+    package func stringAttribute(_ name: String) -> String? {
+        GoldenFileReader.string(try? attribute(name))
+    }
+
+    /// A scalar number attribute (float or integer), or nil.
+    package func doubleAttribute(_ name: String) -> Double? {
+        switch (try? attribute(name))?.value {
+        case let .floats(values)? where values.count == 1: values[0]
+        case let .integers(values)? where values.count == 1: Double(values[0])
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import DeformConv
+import Formats
+
+/// What one source produced for one case: the one currency of `verify`, `run` and `fuzz`.
+///
+/// Built-in kernels and C plugins compute it, outputs files and a golden file's recorded
+/// framework results read it; one scorer (`CaseScorer`) turns it into a `CaseResult`.
+public enum CaseOutcome: Sendable, Equatable {
+    /// An output, NCHW, widened to Float64 (exact for every float type it comes from), the type it
+    /// was produced or stored in, and the seconds a computing source took.
+    case output(values: [Double], storedType: String, seconds: Double?)
+    /// The call was rejected: the exception class (e.g. "ValueError"), the SPEC section 2 code when
+    /// the source knows it, and its message.
+    case rejected(errorClass: String, code: String?, message: String?)
+    /// The source accepted the call and gave no output: a computing source is not run on a case that
+    /// expects an error, and a producer may record "accepted" with a note.
+    case accepted(note: String?)
+    /// The source has no result for this case: nothing recorded, a record that cannot be scored, or a
+    /// run that failed (a plugin's nonzero status). The reason, for the report.
+    case unavailable(String)
+
+    /// The outcome of a call that SPEC section 2 (or the source's own validation) rejected.
+    public init(_ error: DeformConvError) {
+        self = .rejected(errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
+    }
+}

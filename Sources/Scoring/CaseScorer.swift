@@ -1,0 +1,99 @@
+import DeformConv
+import Formats
+
+/// What a valid case's output is scored against: the problem, the golden output with its
+/// magnitudes, and whether the case is weak.
+public struct ExpectedOutput: Sendable {
+    public var problem: DeformConvProblem
+    public var golden: GoldenOutput
+    public var weak: Bool?
+
+    public init(problem: DeformConvProblem, golden: GoldenOutput, weak: Bool?) {
+        self.problem = problem
+        self.golden = golden
+        self.weak = weak
+    }
+}
+
+/// The one scorer: turns what a source produced for a case into the case's result, the same
+/// way for every kind of source.
+///
+/// An error case passes when the source rejected the call with the expected class and, when it
+/// names one, the expected code. A valid case passes when every output element is within SPEC
+/// section 3's bound for the source's units.
+public enum CaseScorer {
+    /// `expected` is asked only for an output of a valid case; when it throws, the case is malformed.
+    public static func score(_ outcome: CaseOutcome, source: SourceIdentity, file: String, header: CaseHeader,
+                             expected: () throws -> ExpectedOutput) -> CaseResult {
+        var result = CaseResult(file: file, caseName: header.name, kernel: source.name, expect: header.expect.expectAttribute,
+                                status: .fail, tags: header.tags, dtype: "\(header.arguments.x.dtype)")
+        let label = "'\(source.name)'"
+        switch (header.expect, outcome) {
+        case let (.error(code), .rejected(errorClass, raised, message)):
+            result.expectedErrorCode = code.rawValue
+            result.errorClass = errorClass
+            result.errorCode = raised
+            if errorClass == code.exceptionClass.rawValue && (raised == nil || raised == code.rawValue) {
+                result.status = .pass
+                result.message = message
+            } else {
+                result.message = "expected \(header.expect), \(label) raised \(describe(errorClass, raised, message))"
+            }
+        case let (.error(code), .output):
+            result.expectedErrorCode = code.rawValue
+            result.message = "expected \(header.expect), \(label) accepted the call (an output was recorded)"
+        case let (.error(code), .accepted(note)):
+            result.expectedErrorCode = code.rawValue
+            result.message = "expected \(header.expect), \(label) accepted the call" + (note.map { " (\($0))" } ?? "")
+        case let (.error(code), .unavailable(why)):
+            result.expectedErrorCode = code.rawValue
+            result.message = why
+        case let (.ok, .output(values, _, seconds)):
+            result.seconds = seconds
+            do {
+                let expected = try expected()
+                result.score(values, against: expected, source: source, header: header)
+            } catch {
+                result.message = "malformed case: \(error)"
+            }
+        case let (.ok, .rejected(errorClass, raised, message)):
+            result.errorClass = errorClass
+            result.errorCode = raised
+            result.message = "expected ok, \(label) raised \(describe(errorClass, raised, message))"
+        case let (.ok, .accepted(note)):
+            result.message = "\(label) accepted the call but gave no output" + (note.map { " (\($0))" } ?? "")
+        case let (.ok, .unavailable(why)):
+            result.message = why
+        }
+        return result
+    }
+
+    /// "ValueError [groups]: message", as `DeformConvError` describes itself.
+    private static func describe(_ errorClass: String, _ code: String?, _ message: String?) -> String {
+        (code.map { "\(errorClass) [\($0)]" } ?? errorClass) + (message.map { ": \($0)" } ?? "")
+    }
+
+    /// A case whose header cannot be read fails for every source.
+    public static func malformed(_ name: String, file: String, source: SourceIdentity, why: String) -> CaseResult {
+        CaseResult(file: file, caseName: name, kernel: source.name, expect: "malformed", status: .fail,
+                   message: "malformed case: \(why)", tags: [])
+    }
+}
+
+extension CaseResult {
+    /// Scores an output against the golden one under SPEC section 3 with the source's units.
+    mutating func score(_ output: [Double], against expected: ExpectedOutput, source: SourceIdentity, header: CaseHeader) {
+        let golden = expected.golden
+        let tolerance = Tolerance(accumulationUnitRoundoff: source.uAcc, samplingUnitRoundoff: source.uS, problem: expected.problem,
+                                  storedType: header.outputType, exact: header.isExact)
+        let stats = AccuracyStats(got: output, expected: golden.y, yAbs: golden.yAbs!, yPos: golden.yPos!, yTiny: golden.yTiny!,
+                                  shape: expected.problem.outputShape, tolerance: tolerance)
+        accuracy = stats
+        ratio = stats.worstRatio
+        weak = expected.weak
+        status = stats.passed ? .pass : .fail
+        if !stats.passed {
+            message = FailureText.outsideBound(stats)
+        }
+    }
+}

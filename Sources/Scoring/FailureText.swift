@@ -1,0 +1,30 @@
+import Foundation
+import Formats
+/// The message of a valid case whose output is outside the bound, built in one place so that
+/// `dcn verify`'s reports and `dcn fuzz`'s lines say it the same way (and tests can match it).
+public enum FailureText {
+    /// "N of M elements outside the bound; worst ratio R", and with `locating` the first failing
+    /// (else the worst) element: " at (n …, o …, ho …, wo …): expected …, got …, bound …".
+    public static func outsideBound(_ stats: AccuracyStats, locating: Bool = false) -> String {
+        var text = "\(stats.failedElements) of \(stats.elements) elements outside the bound; worst ratio \(ratio(stats.worstRatio))"
+        if locating, let e = stats.failures.first ?? stats.worst {
+            text += " at (n \(e.n), o \(e.o), ho \(e.ho), wo \(e.wo)): expected \(e.expected), got \(e.got), bound \(magnitude(e.bound))"
+        }
+        return text
+    }
+
+    /// A ratio: three significant digits, "∞", "NaN", or "–" for none.
+    public static func ratio(_ ratio: Double?) -> String {
+        guard let ratio else { return "–" }
+        if ratio.isNaN { return "NaN" }
+        if ratio.isInfinite { return "∞" }
+        return String(format: "%.3g", ratio)
+    }
+
+    /// A magnitude (an error, a bound): "1.23e-05", "0", "NaN", or "–" for none.
+    public static func magnitude(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        if value.isNaN { return "NaN" }
+        return value == 0 ? "0" : String(format: "%.2e", value)
+    }
+}
