@@ -11,6 +11,28 @@
 @inline(never)
 public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    microkernelBody(14, k, a, lda, rows, b, c, ldc)
+}
+
+/// The 14×32 kernel without its last row: C[13×32] += A · B, same operations per element. For
+/// slivers of 13 output channels (`MicrokernelConfiguration.multiply` picks it by the live rows).
+@inline(never)
+public func microkernel13x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    microkernelBody(13, k, a, lda, rows, b, c, ldc)
+}
+
+/// The 14×32 kernel without its last two rows: C[12×32] += A · B, same operations per element.
+@inline(never)
+public func microkernel12x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    microkernelBody(12, k, a, lda, rows, b, c, ldc)
+}
+
+/// The kernels' common body; `height` (12, 13 or 14) is a constant at each call, so the rows past it vanish.
+@inline(__always)
+func microkernelBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     typealias V = SIMD16<Float>
     let stride = 4 * ldc
     let r0 = UnsafeMutableRawPointer(c)
@@ -39,8 +61,9 @@ public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: I
     var c9a = r9.loadUnaligned(as: V.self), c9b = r9.loadUnaligned(fromByteOffset: 64, as: V.self)
     var c10a = r10.loadUnaligned(as: V.self), c10b = r10.loadUnaligned(fromByteOffset: 64, as: V.self)
     var c11a = r11.loadUnaligned(as: V.self), c11b = r11.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c12a = r12.loadUnaligned(as: V.self), c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c13a = r13.loadUnaligned(as: V.self), c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c12a = V(), c12b = V(), c13a = V(), c13b = V()
+    if height > 12 { c12a = r12.loadUnaligned(as: V.self); c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self) }
+    if height > 13 { c13a = r13.loadUnaligned(as: V.self); c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self) }
     let last = rows - 1
     let a0 = a, a1 = a + min(1, last) * lda, a2 = a + min(2, last) * lda, a3 = a + min(3, last) * lda
     let a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda, a6 = a + min(6, last) * lda
@@ -74,10 +97,14 @@ public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: I
         c10a.addProduct(w10, s0); c10b.addProduct(w10, s1)
         let w11 = V(repeating: a11[i])
         c11a.addProduct(w11, s0); c11b.addProduct(w11, s1)
-        let w12 = V(repeating: a12[i])
-        c12a.addProduct(w12, s0); c12b.addProduct(w12, s1)
-        let w13 = V(repeating: a13[i])
-        c13a.addProduct(w13, s0); c13b.addProduct(w13, s1)
+        if height > 12 {
+            let w12 = V(repeating: a12[i])
+            c12a.addProduct(w12, s0); c12b.addProduct(w12, s1)
+        }
+        if height > 13 {
+            let w13 = V(repeating: a13[i])
+            c13a.addProduct(w13, s0); c13b.addProduct(w13, s1)
+        }
         pb += 128
     }
     r0.storeBytes(of: c0a, as: V.self); r0.storeBytes(of: c0b, toByteOffset: 64, as: V.self)
@@ -92,6 +119,6 @@ public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: I
     r9.storeBytes(of: c9a, as: V.self); r9.storeBytes(of: c9b, toByteOffset: 64, as: V.self)
     r10.storeBytes(of: c10a, as: V.self); r10.storeBytes(of: c10b, toByteOffset: 64, as: V.self)
     r11.storeBytes(of: c11a, as: V.self); r11.storeBytes(of: c11b, toByteOffset: 64, as: V.self)
-    r12.storeBytes(of: c12a, as: V.self); r12.storeBytes(of: c12b, toByteOffset: 64, as: V.self)
-    r13.storeBytes(of: c13a, as: V.self); r13.storeBytes(of: c13b, toByteOffset: 64, as: V.self)
+    if height > 12 { r12.storeBytes(of: c12a, as: V.self); r12.storeBytes(of: c12b, toByteOffset: 64, as: V.self) }
+    if height > 13 { r13.storeBytes(of: c13a, as: V.self); r13.storeBytes(of: c13b, toByteOffset: 64, as: V.self) }
 }

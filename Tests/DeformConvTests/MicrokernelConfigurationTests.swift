@@ -28,6 +28,14 @@ struct MicrokernelTester {
         return ["ic5ih7oc\(2 * mr + 1)kh3ph1pw1", "ic8ih7oc\(2 * (mr + 1))kh3ph1pw1g2dg4", "ic3ih7oc1kh3ph1pw1"]
     }
 
+    /// Output channel counts that the macro-kernel shares out in balanced slivers where the entry
+    /// has kernels for short slivers (14×32: 14 + 13, 13 + 12 per group in two groups, 14 + 13 + 13),
+    /// and in mr-row slivers with a short last one elsewhere.
+    var descriptorsWithBalancedSlivers: [String] {
+        let mr = configuration.rows
+        return ["ic5ih7oc\(2 * mr - 1)kh3ph1pw1", "ic8ih7oc\(2 * (2 * mr - 3))kh3ph1pw1g2dg4", "ic4ih7oc\(3 * mr - 2)kh3ph1pw1"]
+    }
+
     func tiling(pixels: Int, reductionRows: Int) -> Tiling {
         Tiling(pixelsPerTile: pixels, reductionRows: reductionRows, microkernel: configuration)
     }
@@ -106,6 +114,13 @@ final class MicrokernelConfigurationTests: XCTestCase {
     func testEveryConfigurationHandlesRowsPastTheOutputChannels() throws {
         try forEachRunnableConfiguration { tester in
             try tester.testMatchesTheScalarModel(tester.descriptorsWithRowsPastTheOutputChannels, seed: 7)
+        }
+    }
+
+    func testEveryConfigurationHandlesBalancedSlivers() throws {
+        try forEachRunnableConfiguration { tester in
+            try tester.testMatchesTheScalarModel(tester.descriptorsWithBalancedSlivers, seed: 9)
+            try tester.testAnyThreadCountGivesTheSameBits(tester.descriptorsWithBalancedSlivers, seed: 11)
         }
     }
 

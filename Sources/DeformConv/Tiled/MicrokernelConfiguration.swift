@@ -58,6 +58,13 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                                  weightLayout: .packedSlivers, function: .float16x6x16AVX2),
     ]
 
+    /// The fewest live rows `multiply` computes without rows past them (it has kernels for every count
+    /// from it to `rows`), or nil if it computes `rows` always. The macro-kernel balances the slivers
+    /// when each can get at least this many channels, so that no FMA is spent on rows past Co.
+    var shortestExactRows: Int? {
+        function == .float32x14x32AVX512 ? 12 : nil
+    }
+
     /// The granularity of tile widths: every width that is a multiple of it fits an AVX2 entry of each accumulation.
     static let pixelGranularity = 16
 
@@ -94,7 +101,14 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         switch function {
         case .float32x6x16AVX2: microkernel6x16(k, a, b, c, ldc)
         case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
-        case .float32x14x32AVX512: microkernel14x32AVX512(k, a, lda, liveRows, b, c, ldc)
+        case .float32x14x32AVX512:
+            // Slivers of 12 or 13 channels (balanced slivers, or a short last one) take the kernels
+            // without the rows they would waste; the same operations per element, so the same bits.
+            switch liveRows {
+            case 13: microkernel13x32AVX512(k, a, lda, liveRows, b, c, ldc)
+            case 12: microkernel12x32AVX512(k, a, lda, liveRows, b, c, ldc)
+            default: microkernel14x32AVX512(k, a, lda, liveRows, b, c, ldc)
+            }
         case .float16x12x32AVX512: microkernel12x32RoundingToHalfAVX512(k, a, lda, liveRows, b, c, ldc)
         }
     }

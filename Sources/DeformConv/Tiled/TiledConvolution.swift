@@ -53,6 +53,9 @@ struct TiledConvolution: Sendable {
     /// The table entry that multiplies: the one the tiling forces, else the first that fits.
     let microkernel: MicrokernelConfiguration
     let slivers: Int
+    /// Whether the slivers share the group's output channels evenly (sizes differing by at most one,
+    /// each at least `microkernel.shortestExactRows`) instead of `mr` each with a short last one.
+    let balancedSlivers: Bool
     let channelsPerBlock: Int
     let blockRows: Int
     let tiles: Int
@@ -66,7 +69,13 @@ struct TiledConvolution: Sendable {
         precondition(microkernel.fits(accumulation, pixelsPerTile: tiling.pixelsPerTile),
                      "microkernel \(microkernel) does not fit \(accumulation) accumulation, tiles of \(tiling.pixelsPerTile) pixels on this CPU")
         self.microkernel = microkernel
-        slivers = (problem.outputChannelsPerGroup + microkernel.rows - 1) / microkernel.rows
+        let slivers = (problem.outputChannelsPerGroup + microkernel.rows - 1) / microkernel.rows
+        self.slivers = slivers
+        if let shortest = microkernel.shortestExactRows {
+            balancedSlivers = problem.outputChannelsPerGroup >= shortest * slivers
+        } else {
+            balancedSlivers = false
+        }
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         blockRows = channelsPerBlock * taps
         tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
@@ -81,6 +90,17 @@ struct TiledConvolution: Sendable {
     /// Whether the microkernel reads the weights where they are instead of from packed slivers
     /// (the 32-wide AVX-512 kernels: measured faster without packing, see their files).
     var readsWeightsInPlace: Bool { microkernel.weightLayout == .inPlace }
+
+    /// The first output channel (within the group) of sliver `sliver`, for `sliver` in 0...slivers.
+    /// Balanced: the first Co mod slivers slivers get one channel more than the others. For Co = 128
+    /// and 14 rows that is 8 slivers of 13 and 2 of 12 instead of 9 of 14 and one of 2 (which the
+    /// 14-row kernel computes as 14): 128 rows of FMAs instead of 140.
+    @inline(__always)
+    func sliverStart(_ sliver: Int) -> Int {
+        guard balancedSlivers else { return min(sliver * mr, problem.outputChannelsPerGroup) }
+        let (base, extra) = problem.outputChannelsPerGroup.quotientAndRemainder(dividingBy: slivers)
+        return sliver * base + min(sliver, extra)
+    }
 
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
@@ -186,14 +206,15 @@ struct TiledConvolution: Sendable {
                 let rows = channels * taps
                 for sliver in 0..<slivers {
                     // The sliver's weights: its first row in the weight tensor, or its packed copy.
-                    let firstOutput = group * outputsPerGroup + sliver * mr
+                    let start = sliverStart(sliver)
+                    let firstOutput = group * outputsPerGroup + start
                     let weights = readsWeightsInPlace
                         ? pointers.weight + firstOutput * p.reductionLength + firstBlockChannel * taps
                         : UnsafePointer(pointers.packed) + ((group * slivers + sliver) * p.reductionLength + firstBlockChannel * taps) * mr
-                    let liveRows = min(mr, outputsPerGroup - sliver * mr)
+                    let liveRows = sliverStart(sliver + 1) - start
                     for block in 0..<(pixels / nr) {
                         let b = panel + block * blockRows * nr
-                        let c = accumulators + sliver * mr * pixels + block * nr
+                        let c = accumulators + start * pixels + block * nr
                         microkernel.multiply(rows, weights, p.reductionLength, liveRows, b, c, pixels)
                     }
                 }
@@ -265,6 +286,17 @@ struct TiledConvolution: Sendable {
     /// pixel's two corner pairs come from two 8-byte loads; the pairs of four pixels are
     /// split into first and second columns by one shuffle. The sum is (v00·w00 + v01·w01)
     /// + (v10·w10 + v11·w11), as in the scalar loop, so the bits are the same.
+    ///
+    /// Tried and dropped (2026-12-01, Zen 4, Swift 6.3.1): an AVX-512 version in DeformConvAVX512,
+    /// eight pixels per channel, the corner pairs as one SIMD8<UInt64> per row of corners. LLVM
+    /// splits the deinterleave (vpermt2ps, or truncating and shifting the 64-bit lanes) back into xmm
+    /// and ymm pieces, whatever the formulation (about 7.4 instructions per sample, no better than
+    /// this loop); hiding the vectors behind an AND with a run-time all-ones mask keeps the
+    /// arithmetic in zmm, but SLP then turns the eight 8-byte loads into vpgatherqq, which is slow on
+    /// Zen 4: simd b8-c64 42.5–49.3 ms against 35.3–36.9 ms, r50-c3 18.1–23.3 against 17.2–18.9 ms.
+    /// Swift has no gather or permute intrinsics to pin the instructions down; a C target with
+    /// intrinsics (masked vpbroadcastq loads + vpermt2ps, about 3 instructions per sample) is the
+    /// way left to try.
     @inline(never)
     func sampleBlockEightWide(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
                               n: Int, firstChannel: Int, channels: Int) {
