@@ -17,6 +17,19 @@ public enum CaseInputs: Sendable {
     }
 }
 
+/// A backward case's incoming gradient gy in the case's dtype.
+public enum GradientInput: Sendable {
+    case float32([Float])
+    case float16([Float16])
+
+    public var widened: [Double] {
+        switch self {
+        case let .float32(values): values.map(Double.init)
+        case let .float16(values): values.map(Double.init)
+        }
+    }
+}
+
 /// A case's data could not be read: the case is malformed, whichever source looks at it.
 public struct CaseDataError: Error, Sendable, CustomStringConvertible {
     public var description: String
@@ -34,18 +47,24 @@ public final class EvaluationCase {
     public let limits: ResourceLimits
     private let readInputs: (DeformConvProblem) throws -> CaseInputs
     private let readGolden: (DeformConvProblem) throws -> GoldenOutput
+    private let readGradientInput: (DeformConvProblem) throws -> GradientInput
     private var inputsRead: CaseInputs?
     private var goldenRead: GoldenOutput?
+    private var gradientInputRead: GradientInput?
+    /// The reference's gradient magnitudes, per sampling unit roundoff (they depend on it, SPEC section 7).
+    private var magnitudesRead: [Double: ReferenceGradients] = [:]
     private var problemValidated: Result<DeformConvProblem, DeformConvError>?
 
     public init(file: String, header: CaseHeader, limits: ResourceLimits,
                 inputs: @escaping (DeformConvProblem) throws -> CaseInputs,
-                golden: @escaping (DeformConvProblem) throws -> GoldenOutput) {
+                golden: @escaping (DeformConvProblem) throws -> GoldenOutput,
+                gradientInput: @escaping (DeformConvProblem) throws -> GradientInput = { _ in throw CaseDataError("the case has no gy") }) {
         self.file = file
         self.header = header
         self.limits = limits
         readInputs = inputs
         readGolden = golden
+        readGradientInput = gradientInput
     }
 
     /// A case of an open golden file.
@@ -55,7 +74,11 @@ public final class EvaluationCase {
             problem.dtype == .float16
                 ? .float16(try reader.inputs(of: name, problem: problem, as: Float16.self))
                 : .float32(try reader.inputs(of: name, problem: problem, as: Float.self))
-        }, golden: { problem in try reader.output(of: name, problem: problem) })
+        }, golden: { problem in try reader.output(of: name, problem: problem) }, gradientInput: { problem in
+            problem.dtype == .float16
+                ? .float16(try reader.gradientInput(of: name, problem: problem, as: Float16.self))
+                : .float32(try reader.gradientInput(of: name, problem: problem, as: Float.self))
+        })
     }
 
     /// The problem SPEC section 2 makes of the case's arguments, validated once.
@@ -86,6 +109,30 @@ public final class EvaluationCase {
         return golden
     }
 
+    /// gy, read for a problem whose gradient spec `validateGradient` accepted.
+    public func gradientInput(for problem: DeformConvProblem) throws(CaseDataError) -> GradientInput {
+        if let gradientInputRead { return gradientInputRead }
+        do { gradientInputRead = try readGradientInput(problem) } catch { throw CaseDataError("\(error)") }
+        return gradientInputRead!
+    }
+
+    /// The exact gradients (the golden file's) and the reference's magnitudes for sampling unit roundoff `us`.
+    public func expectedGradients(for problem: DeformConvProblem, samplingUnitRoundoff us: Double) throws(CaseDataError) -> ExpectedGradients {
+        guard let values = try golden(for: problem).gradients else { throw CaseDataError("the case has gy but no expected gradients") }
+        let magnitudes: ReferenceGradients
+        if let known = magnitudesRead[us] {
+            magnitudes = known
+        } else {
+            magnitudes = ReferenceKernel().evaluateBackward(problem, try inputs(for: problem).widened,
+                                                            gy: try gradientInput(for: problem).widened, samplingUnitRoundoff: us)
+            magnitudesRead[us] = magnitudes
+        }
+        // SPEC section 7's exact backward cases: exact data, and every element's abs below 2¹⁸.
+        let tensors = [magnitudes.gx, magnitudes.gweight, magnitudes.goffsets] + (magnitudes.gbias.map { [$0] } ?? [])
+        let exact = header.isExact && tensors.allSatisfy { $0.abs.allSatisfy { $0 < 0x1p18 } }
+        return ExpectedGradients(problem: problem, values: values, magnitudes: magnitudes, exact: exact)
+    }
+
     /// Whether more than half the outputs equal their bias (SPEC section 3's weak cases); nil when unknown.
     public func isWeak(_ problem: DeformConvProblem) -> Bool? {
         guard let golden = try? golden(for: problem), let inputs = try? inputs(for: problem) else { return nil }
@@ -97,7 +144,7 @@ extension EvaluationCase {
     /// A case held in memory (a fuzz problem): its tensors and golden output as built.
     public convenience init(golden: GoldenCase, file: String, limits: ResourceLimits) {
         let header = CaseHeader(name: golden.name, tags: golden.tags, description: golden.description, expect: golden.expect,
-                                arguments: golden.arguments, outputType: nil)
+                                arguments: golden.arguments, outputType: nil, gy: golden.gy?.spec)
         self.init(file: file, header: header, limits: limits, inputs: { _ in
             switch (golden.x.data, golden.weight.data, golden.offsets.data, golden.bias?.data) {
             case let (.float16(x), .float16(weight), .float16(offsets), bias):
@@ -112,6 +159,12 @@ extension EvaluationCase {
         }, golden: { _ in
             guard let output = golden.output else { throw CaseDataError("case '\(golden.name)' has no golden output") }
             return output
+        }, gradientInput: { _ in
+            switch golden.gy?.data {
+            case let .float16(values)?: return .float16(values)
+            case let .float32(values)?: return .float32(values)
+            default: throw CaseDataError("case '\(golden.name)' has no float16 or float32 gy")
+            }
         })
     }
 }

@@ -23,6 +23,7 @@ public struct IsolatedVerifier: Sendable {
     public var identities: [SourceIdentity]
     public var limits: ResourceLimits
     public var shard: Shard?
+    public var passes: Set<KernelPass>
     /// Seconds a case may run without finishing before the child is killed.
     public var caseTimeout: Double
     /// Crashes tolerated in one file before it is given up as unreadable.
@@ -31,13 +32,15 @@ public struct IsolatedVerifier: Sendable {
     /// `identities` are those of the sources the parent built from `specifications` (once, so that a bad
     /// specification is a usage error there rather than in every child).
     public init(executable: String, specifications: [SourceSpecification], identities: [SourceIdentity],
-                limits: ResourceLimits = .standard, shard: Shard? = nil, caseTimeout: Double = 600) {
+                limits: ResourceLimits = .standard, shard: Shard? = nil, passes: Set<KernelPass> = Set(KernelPass.allCases),
+                caseTimeout: Double = 600) {
         precondition(specifications.count == identities.count, "one identity per specification")
         self.executable = executable
         self.specifications = specifications
         self.identities = identities
         self.limits = limits
         self.shard = shard
+        self.passes = passes
         self.caseTimeout = caseTimeout
     }
 
@@ -156,6 +159,8 @@ public struct IsolatedVerifier: Sendable {
         var arguments = ["verify-file", file, "--file-index", "\(index)", "--outcome", outcomePath,
                          "--max-memory", "\(limits.maxWorkingBytes)", "--sources", Self.encode(specifications)]
         if let shard { arguments += ["--shard", shard.description] }
+        // Named the way `dcn verify-file --pass` takes it.
+        arguments += ["--pass", passes == [.forward] ? "forward" : passes == [.backward] ? "backward" : "both"]
         for caseIndex in skip { arguments += ["--skip-case", "\(caseIndex)"] }
 
         let process = Process()

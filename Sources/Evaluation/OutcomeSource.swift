@@ -8,9 +8,18 @@ import Suites
 /// the framework results a golden file records. Drivers see only this protocol.
 public protocol OutcomeSource: Sendable {
     var identity: SourceIdentity { get }
-    /// What the source gives for `item`. Throws only when the case's own data cannot be read
-    /// (the case is malformed, not the source wrong).
+    /// Which passes the source can give outcomes for.
+    var passes: Set<KernelPass> { get }
+    /// What the source gives for `item`'s forward pass. Throws only when the case's own data
+    /// cannot be read (the case is malformed, not the source wrong).
     func outcome(for item: EvaluationCase) throws(CaseDataError) -> CaseOutcome
+    /// What it gives for the backward pass of a case with `gy` (SPEC section 7).
+    func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome
+}
+
+extension OutcomeSource {
+    public var passes: Set<KernelPass> { [.forward] }
+    public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome { .notImplemented }
 }
 
 /// A run that failed without trapping (a C plugin's nonzero status).
@@ -27,6 +36,9 @@ public protocol ComputingSource: OutcomeSource {
     func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem
     func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> Result<[Float], ComputeFailure>
     func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure>
+    /// The gradients for `gy`; nil when the source has no backward pass.
+    func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> Result<DeformConvGradients<Float>, ComputeFailure>?
+    func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> Result<DeformConvGradients<Float16>, ComputeFailure>?
 }
 
 extension ComputingSource {
@@ -40,6 +52,37 @@ extension ComputingSource {
         }
         guard item.header.expect == .ok else { return .accepted(note: nil) }
         return try run(problem, on: item)
+    }
+
+    /// Validate the forward call, then the gradient (SPEC section 7), then run the backward pass.
+    public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome {
+        guard passes.contains(.backward) else { return .notImplemented }
+        guard let gySpec = item.header.gy else { return .unavailable("the case has no gy") }
+        let problem: DeformConvProblem
+        do throws(DeformConvError) {
+            problem = try validate(item.header.arguments, limits: item.limits)
+            try problem.validateGradient(gySpec)
+        } catch {
+            return BackwardOutcome(error)
+        }
+        // A case that expects an error the backward validation did not raise: accepted, with nothing to run.
+        guard item.header.expect == .ok else { return .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: [], gbias: nil), seconds: nil) }
+        let inputs = try item.inputs(for: problem)
+        let gy = try item.gradientInput(for: problem)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result: Result<DeformConvGradients<Double>, ComputeFailure>? = switch (inputs, gy) {
+        case let (.float32(values), .float32(gy)): computeBackward(problem, values, gy: gy)?.map { $0.map(Double.init) }
+        case let (.float16(values), .float16(gy)): computeBackward(problem, values, gy: gy)?.map { $0.map(Double.init) }
+        default: .failure(ComputeFailure("gy's dtype differs from the inputs'"))
+        }
+        let elapsed = clock.now - start
+        switch result {
+        case nil: return .notImplemented
+        case let .success(gradients)?:
+            return .gradients(gradients, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        case let .failure(failure)?: return .unavailable(failure.description)
+        }
     }
 
     /// The output of a validated problem on the case's inputs (also for a case that expects an
@@ -73,6 +116,7 @@ public struct KernelSource: ComputingSource {
 
     public var identity: SourceIdentity { SourceIdentity(kernel) }
     public var threads: Int { kernel.threads }
+    public var passes: Set<KernelPass> { kernel.passes }
 
     public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
         try kernel.validate(arguments, limits: limits)
@@ -84,5 +128,13 @@ public struct KernelSource: ComputingSource {
 
     public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure> {
         .success(kernel.run(problem, inputs))
+    }
+
+    public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> Result<DeformConvGradients<Float>, ComputeFailure>? {
+        kernel.backward(problem, inputs, gy: gy).map { .success($0) }
+    }
+
+    public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> Result<DeformConvGradients<Float16>, ComputeFailure>? {
+        kernel.backward(problem, inputs, gy: gy).map { .success($0) }
     }
 }

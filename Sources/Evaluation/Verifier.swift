@@ -11,16 +11,22 @@ public struct Verifier: Sendable {
     public var limits: ResourceLimits
     /// The part of the run to do (`verify --shard I/N`); nil for the whole run, whose report carries no shard section.
     public var shard: Shard?
+    /// The passes to check (`verify --pass`): a case without `gy` has no backward part, and is left
+    /// out of a backward-only run (and counted).
+    public var passes: Set<KernelPass>
 
-    public init(sources: [any OutcomeSource], limits: ResourceLimits = .standard, shard: Shard? = nil) {
+    public init(sources: [any OutcomeSource], limits: ResourceLimits = .standard, shard: Shard? = nil,
+                passes: Set<KernelPass> = Set(KernelPass.allCases)) {
         self.sources = sources
         self.limits = limits
         self.shard = shard
+        self.passes = passes
     }
 
     /// Built-in kernels as the sources.
-    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil) {
-        self.init(sources: kernels.map(KernelSource.init), limits: limits, shard: shard)
+    public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil,
+                passes: Set<KernelPass> = Set(KernelPass.allCases)) {
+        self.init(sources: kernels.map(KernelSource.init), limits: limits, shard: shard, passes: passes)
     }
 
     /// The golden files under `paths`: files as given, folders searched for `*.h5`, sorted.
@@ -91,8 +97,11 @@ public struct Verifier: Sendable {
             let owned = sources.indices.filter { shard.owns(fileIndex: fileIndex, position: caseIndex * count + $0) }
             guard !owned.isEmpty, !skip.contains(caseIndex) else { continue }
             events(.started(index: caseIndex, count: names.count, name: name))
-            outcome.results += check(name, in: reader, sources: owned)
-            outcome.localPositions += owned.map { caseIndex * count + $0 }
+            for (index, result) in zip(owned, check(name, in: reader, sources: owned)) {
+                guard let result else { outcome.casesWithoutPass += 1; continue }
+                outcome.results.append(result)
+                outcome.localPositions.append(caseIndex * count + index)
+            }
             events(.finished(index: caseIndex))
         }
         return outcome
@@ -123,7 +132,10 @@ public struct Verifier: Sendable {
         report.summary.files = files.count
         report.summary.unreadableFiles = report.unreadable.count
         report.summary.passed = report.results.count { $0.status == .pass }
-        report.summary.failed = report.results.count - report.summary.passed
+        report.summary.failed = report.results.count { $0.status == .fail }
+        report.summary.notImplemented = report.results.count { $0.status == .notImplemented }
+        report.summary.backward = VerifyReport.BackwardSummary(report.results)
+        report.summary.casesWithoutPass = outcomes.reduce(0) { $0 + $1.casesWithoutPass }
         report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count
         if shard != nil {
             report.shard = ShardInfo(index: part.index, count: part.count, files: files,
@@ -133,7 +145,8 @@ public struct Verifier: Sendable {
     }
 
     /// One case through the sources at `indices` (default: all). A malformed case fails for every source; the run goes on.
-    func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil) -> [CaseResult] {
+    /// nil for a source when the case has nothing to check in the run's passes.
+    func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil) -> [CaseResult?] {
         let sources = indices.map { $0.map { self.sources[$0] } } ?? self.sources
         let header: CaseHeader
         do {
@@ -142,6 +155,7 @@ public struct Verifier: Sendable {
             return sources.map { CaseScorer.malformed(name, file: reader.path, source: $0.identity, why: error.description) }
         }
         let item = EvaluationCase(reader: reader, header: header, limits: limits)
-        return sources.map { Evaluation.evaluate(item, with: $0).result }
+        guard !Evaluation.passes(of: item, in: passes).isEmpty else { return sources.map { _ in nil } }
+        return sources.map { Evaluation.evaluate(item, with: $0, passes: passes).result }
     }
 }

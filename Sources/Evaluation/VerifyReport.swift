@@ -18,6 +18,47 @@ public struct VerifyReport: Codable, Sendable {
         public var files = 0
         public var cases = 0
         public var unreadableFiles = 0
+        /// Results whose only pass to check was a backward one the source does not have.
+        public var notImplemented = 0
+        /// The backward parts of the results (SPEC section 7), when any was checked.
+        public var backward: BackwardSummary?
+        /// (case, source) pairs with nothing to check in the run's passes (`--pass backward` on a case without gy).
+        public var casesWithoutPass = 0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case passed, failed, files, cases, unreadableFiles, notImplemented, backward, casesWithoutPass
+        }
+
+        // Reports written before the backward pass lack its counts.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            passed = try c.decode(Int.self, forKey: .passed)
+            failed = try c.decode(Int.self, forKey: .failed)
+            files = try c.decode(Int.self, forKey: .files)
+            cases = try c.decode(Int.self, forKey: .cases)
+            unreadableFiles = try c.decode(Int.self, forKey: .unreadableFiles)
+            notImplemented = try c.decodeIfPresent(Int.self, forKey: .notImplemented) ?? 0
+            backward = try c.decodeIfPresent(BackwardSummary.self, forKey: .backward)
+            casesWithoutPass = try c.decodeIfPresent(Int.self, forKey: .casesWithoutPass) ?? 0
+        }
+    }
+
+    /// How the backward parts went, over the results that have one.
+    public struct BackwardSummary: Codable, Sendable, Equatable {
+        public var passed = 0
+        public var failed = 0
+        public var notImplemented = 0
+
+        /// nil when no result has a backward part.
+        public init?(_ results: [CaseResult]) {
+            let parts = results.compactMap(\.backward)
+            guard !parts.isEmpty else { return nil }
+            passed = parts.count { $0.status == .pass }
+            failed = parts.count { $0.status == .fail }
+            notImplemented = parts.count { $0.status == .notImplemented }
+        }
     }
 
     public var summary = Summary()
@@ -67,6 +108,8 @@ public struct FileOutcome: Codable, Sendable {
     /// For each result: case index · kernel count + kernel index.
     public var localPositions: [Int]
     public var unreadable: UnreadableFile?
+    /// Cases of this shard with nothing to check in the run's passes.
+    public var casesWithoutPass = 0
 
     public init(file: String, cases: Int = 0, results: [CaseResult] = [], localPositions: [Int] = [], unreadable: UnreadableFile? = nil) {
         self.file = file

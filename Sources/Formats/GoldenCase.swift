@@ -85,6 +85,8 @@ public struct GoldenOutput: Sendable {
     public var yAbs: [Double]?
     public var yPos: [Double]?
     public var yTiny: [Double]?
+    /// The exact gradients for the case's `gy` (SPEC section 7), when it is a backward case.
+    public var gradients: DeformConvGradients<Double>?
 
     public init(shape: [Int], y: [Double], yAbs: [Double]? = nil, yPos: [Double]? = nil, yTiny: [Double]? = nil) {
         self.shape = shape
@@ -122,13 +124,15 @@ public struct GoldenCase: Sendable {
     public var weight: StoredTensor
     public var offsets: StoredTensor
     public var bias: StoredTensor?
+    /// The incoming gradient ∂L/∂y, in the dtype of x: present on a backward case (SPEC section 7).
+    public var gy: StoredTensor?
     public var expect: Expectation
     /// Present exactly when `expect` is `.ok`.
     public var output: GoldenOutput?
 
     public init(name: String, tags: [String], description: String, seed: UInt64? = nil,
                 parameters: [String: ParameterValue], x: StoredTensor, weight: StoredTensor,
-                offsets: StoredTensor, bias: StoredTensor? = nil, expect: Expectation, output: GoldenOutput? = nil) {
+                offsets: StoredTensor, bias: StoredTensor? = nil, gy: StoredTensor? = nil, expect: Expectation, output: GoldenOutput? = nil) {
         self.name = name
         self.tags = tags
         self.description = description
@@ -138,6 +142,7 @@ public struct GoldenCase: Sendable {
         self.weight = weight
         self.offsets = offsets
         self.bias = bias
+        self.gy = gy
         self.expect = expect
         self.output = output
     }

@@ -42,17 +42,22 @@ public struct CaseHeader: Sendable {
     public var arguments: DeformConvArguments
     /// The stored type of `y`, when the case has one.
     public var outputType: DataType?
+    /// The incoming gradient's spec when the case has `gy`: it is then also a backward case (SPEC section 7).
+    public var gy: TensorSpec?
 
     public var isExact: Bool { tags.contains("exact") }
+    /// Whether the case checks a backward pass.
+    public var isBackward: Bool { gy != nil }
 
     public init(name: String, tags: [String], description: String?, expect: Expectation, arguments: DeformConvArguments,
-                outputType: DataType?) {
+                outputType: DataType?, gy: TensorSpec? = nil) {
         self.name = name
         self.tags = tags
         self.description = description
         self.expect = expect
         self.arguments = arguments
         self.outputType = outputType
+        self.gy = gy
     }
 }
 
@@ -173,7 +178,8 @@ public final class GoldenFileReader {
             throw fail("y", "required dataset is missing (expect is \"ok\")")
         }
         return CaseHeader(name: name, tags: tags, description: try string("description"),
-                          expect: expect, arguments: arguments, outputType: outputType)
+                          expect: expect, arguments: arguments, outputType: outputType,
+                          gy: group.contains("gy") ? try spec("gy") : nil)
     }
 
     /// The input tensors of a validated case, converted to the problem's element type.
@@ -200,34 +206,72 @@ public final class GoldenFileReader {
             bias: problem.hasBias ? try read("bias", count: problem.outputChannels) : nil)
     }
 
-    /// The golden output of a validated case; y_abs, y_pos and y_tiny when the file has them.
+    /// The golden output of a validated case; y_abs, y_pos and y_tiny when the file has them, and the
+    /// expected gradients (gx, gweight, goffsets, gbias) when the case has `gy`.
     public func output(of name: String, problem: DeformConvProblem) throws(GoldenFileError) -> GoldenOutput {
         let group = try open(name)
-        func read(_ field: String) throws(GoldenFileError) -> [Double]? {
+        func read(_ field: String, _ expected: [Int]) throws(GoldenFileError) -> [Double]? {
             guard group.contains(field) else { return nil }
-            do {
-                // The shape is checked before any data is read: a hostile file may declare terabytes.
-                let declared = try group.datasetInfo(field).shape
-                guard declared == problem.outputShape else {
-                    throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(declared) differs from the output shape \(problem.outputShape)")
-                }
-                let (shape, values) = try group.read(field, as: Double.self)
-                guard shape == problem.outputShape, values.count == problem.outputCount else {
-                    throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(shape) differs from the output shape \(problem.outputShape)")
-                }
-                return values
-            } catch let error as HDF5Error {
-                throw GoldenFileError(error, caseName: name, field: field)
-            } catch let error as GoldenFileError {
-                throw error
-            } catch {
-                throw GoldenFileError(file: path, caseName: name, field: field, message: "\(error)")
+            return try readDoubles(group, name, field, shape: expected)
+        }
+        func required(_ field: String, _ expected: [Int]) throws(GoldenFileError) -> [Double] {
+            guard let values = try read(field, expected) else {
+                throw GoldenFileError(file: path, caseName: name, field: field, message: "required dataset is missing")
             }
+            return values
         }
-        guard let y = try read("y") else {
-            throw GoldenFileError(file: path, caseName: name, field: "y", message: "required dataset is missing")
+        let shape = problem.outputShape
+        var output = GoldenOutput(shape: shape, y: try required("y", shape), yAbs: try read("y_abs", shape),
+                                  yPos: try read("y_pos", shape), yTiny: try read("y_tiny", shape))
+        if group.contains("gy") {
+            let g = problem.geometry
+            output.gradients = DeformConvGradients(
+                gx: try required("gx", [g.batch, g.channels, g.height, g.width]),
+                gweight: try required("gweight", [g.outputChannels, problem.channelsPerGroup, g.kernelHeight, g.kernelWidth]),
+                goffsets: try required("goffsets", [g.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth]),
+                gbias: problem.hasBias ? try required("gbias", [g.outputChannels]) : nil)
         }
-        return GoldenOutput(shape: problem.outputShape, y: y, yAbs: try read("y_abs"), yPos: try read("y_pos"), yTiny: try read("y_tiny"))
+        return output
+    }
+
+    /// The incoming gradient gy of a backward case whose spec `validateGradient` accepted, in the problem's element type.
+    public func gradientInput<T: HDF5Element & Sendable>(of name: String, problem: DeformConvProblem, as type: T.Type) throws(GoldenFileError) -> [T] {
+        let group = try open(name)
+        do {
+            let (shape, values) = try group.read("gy", as: T.self)
+            guard shape == problem.outputShape, values.count == problem.outputCount else {
+                throw GoldenFileError(file: path, caseName: name, field: "gy", message: "shape \(shape) differs from the output shape \(problem.outputShape)")
+            }
+            return values
+        } catch let error as HDF5Error {
+            throw GoldenFileError(error, caseName: name, field: "gy")
+        } catch let error as GoldenFileError {
+            throw error
+        } catch {
+            throw GoldenFileError(file: path, caseName: name, field: "gy", message: "\(error)")
+        }
+    }
+
+    /// A float64 dataset of a known shape; the shape is checked before any data is read, since a
+    /// hostile file may declare terabytes.
+    private func readDoubles(_ group: Group, _ name: String, _ field: String, shape expected: [Int]) throws(GoldenFileError) -> [Double] {
+        do {
+            let declared = try group.datasetInfo(field).shape
+            guard declared == expected else {
+                throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(declared) differs from the expected shape \(expected)")
+            }
+            let (shape, values) = try group.read(field, as: Double.self)
+            guard shape == expected, values.count == expected.reduce(1, *) else {
+                throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(shape) differs from the expected shape \(expected)")
+            }
+            return values
+        } catch let error as HDF5Error {
+            throw GoldenFileError(error, caseName: name, field: field)
+        } catch let error as GoldenFileError {
+            throw error
+        } catch {
+            throw GoldenFileError(file: path, caseName: name, field: field, message: "\(error)")
+        }
     }
 
     private func open(_ name: String) throws(GoldenFileError) -> Group {
@@ -319,7 +363,7 @@ public final class GoldenFileWriter {
             try group.setAttribute("tags", string: golden.tags.joined(separator: ","))
             try group.setAttribute("description", string: golden.description)
             if let seed = golden.seed { try group.setAttribute("seed", [seed], scalar: true) }
-            for (name, tensor) in [("x", golden.x), ("weight", golden.weight), ("offsets", golden.offsets), ("bias", golden.bias)] {
+            for (name, tensor) in [("x", golden.x), ("weight", golden.weight), ("offsets", golden.offsets), ("bias", golden.bias), ("gy", golden.gy)] {
                 guard let tensor else { continue }
                 try write(tensor, as: name, in: group)
             }
@@ -327,6 +371,16 @@ public final class GoldenFileWriter {
                 for (name, values) in [("y", output.y), ("y_abs", output.yAbs), ("y_pos", output.yPos), ("y_tiny", output.yTiny)] {
                     guard let values else { continue }
                     try write(StoredTensor(shape: output.shape, data: .float64(values)), as: name, in: group)
+                }
+                if let gradients = output.gradients {
+                    let shapes = [("gx", golden.x.shape, gradients.gx), ("gweight", golden.weight.shape, gradients.gweight),
+                                  ("goffsets", golden.offsets.shape, gradients.goffsets)]
+                    for (name, shape, values) in shapes {
+                        try write(StoredTensor(shape: shape, data: .float64(values)), as: name, in: group)
+                    }
+                    if let gbias = gradients.gbias, let bias = golden.bias {
+                        try write(StoredTensor(shape: bias.shape, data: .float64(gbias)), as: "gbias", in: group)
+                    }
                 }
             }
         } catch {

@@ -90,6 +90,7 @@ public enum AccuracyReport {
             out += "| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(format(ratio: row.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) |\n"
         }
         out += failuresSection(report)
+        out += BackwardSection.markdown(report)
         out += underflowSection(report)
         out += float16Section(report)
         let weak = Set(report.results.filter { $0.weak == true }.map { "\($0.file): \($0.caseName)" }).sorted()

@@ -24,3 +24,26 @@ public enum CaseOutcome: Sendable, Equatable {
         self = .rejected(errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
     }
 }
+
+/// What one source produced for the backward pass of a case (SPEC section 7): the second part of
+/// its outcome, scored by the same scorer.
+public enum BackwardOutcome: Sendable, Equatable {
+    /// The four gradients, widened to Float64 (gbias nil without a bias), and the seconds they took.
+    case gradients(DeformConvGradients<Double>, seconds: Double?)
+    /// The backward call was rejected (SPEC section 7's validation: grad_shape, a gy dtype mismatch).
+    case rejected(errorClass: String, code: String?, message: String?)
+    /// The source has no backward pass.
+    case notImplemented
+    /// The source has a backward pass but no result for this case; the reason.
+    case unavailable(String)
+
+    public init(_ error: DeformConvError) {
+        self = .rejected(errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
+    }
+}
+
+extension DeformConvGradients: Equatable where Element: Equatable {
+    public static func == (a: Self, b: Self) -> Bool {
+        a.gx == b.gx && a.gweight == b.gweight && a.goffsets == b.goffsets && a.gbias == b.gbias
+    }
+}

@@ -3,7 +3,11 @@ import Formats
 
 /// The outcome of one (case, kernel) pair.
 public struct CaseResult: Codable, Sendable {
-    public enum Status: String, Codable, Sendable { case pass, fail }
+    public enum Status: String, Codable, Sendable {
+        case pass, fail
+        /// Only a backward pass was to be checked, and the source has none (SPEC section 7): counted, never a pass.
+        case notImplemented = "not_implemented"
+    }
 
     public var file: String
     public var caseName: String
@@ -25,11 +29,13 @@ public struct CaseResult: Codable, Sendable {
     /// More than half the outputs equal their bias (SPEC section 3).
     public var weak: Bool?
     public var seconds: Double?
+    /// The backward pass of a case with `gy` (SPEC section 7), when it was checked.
+    public var backward: BackwardResult?
 
     public init(file: String, caseName: String, kernel: String, expect: String, expectedErrorCode: String? = nil,
                 status: Status, errorCode: String? = nil, errorClass: String? = nil, message: String? = nil,
                 tags: [String], dtype: String? = nil, ratio: Double? = nil, accuracy: AccuracyStats? = nil,
-                weak: Bool? = nil, seconds: Double? = nil) {
+                weak: Bool? = nil, seconds: Double? = nil, backward: BackwardResult? = nil) {
         self.file = file
         self.caseName = caseName
         self.kernel = kernel
@@ -45,10 +51,41 @@ public struct CaseResult: Codable, Sendable {
         self.accuracy = accuracy
         self.weak = weak
         self.seconds = seconds
+        self.backward = backward
     }
 
     enum CodingKeys: String, CodingKey {
         case file, caseName = "case", kernel, expect, expectedErrorCode, status, errorCode, errorClass, message
-        case tags, dtype, ratio, accuracy, weak, seconds
+        case tags, dtype, ratio, accuracy, weak, seconds, backward
+    }
+}
+
+/// The backward part of a case's result: its own status, and the accuracy of each gradient tensor.
+public struct BackwardResult: Codable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case pass, fail
+        /// The source has no backward pass: counted on its own, never a pass and never a failure.
+        case notImplemented = "not_implemented"
+    }
+
+    public var status: Status
+    public var message: String?
+    /// Largest error/bound over every gradient tensor.
+    public var ratio: Double?
+    /// gx, gweight, x_offset, y_offset, mask and gbias, in SPEC section 7's order.
+    public var tensors: [GradientStats]
+    public var errorCode: String?
+    public var errorClass: String?
+    public var seconds: Double?
+
+    public init(status: Status, message: String? = nil, ratio: Double? = nil, tensors: [GradientStats] = [],
+                errorCode: String? = nil, errorClass: String? = nil, seconds: Double? = nil) {
+        self.status = status
+        self.message = message
+        self.ratio = ratio
+        self.tensors = tensors
+        self.errorCode = errorCode
+        self.errorClass = errorClass
+        self.seconds = seconds
     }
 }

@@ -69,7 +69,7 @@ public enum CaseScorer {
     }
 
     /// "ValueError [groups]: message", as `DeformConvError` describes itself.
-    private static func describe(_ errorClass: String, _ code: String?, _ message: String?) -> String {
+    static func describe(_ errorClass: String, _ code: String?, _ message: String?) -> String {
         (code.map { "\(errorClass) [\($0)]" } ?? errorClass) + (message.map { ": \($0)" } ?? "")
     }
 
@@ -94,6 +94,63 @@ extension CaseResult {
         status = stats.passed ? .pass : .fail
         if !stats.passed {
             message = FailureText.outsideBound(stats)
+        }
+    }
+}
+
+/// What a backward case's gradients are scored against: the problem, the exact gradients (the
+/// golden file's) and their magnitudes for the source's u_s (the float64 reference's).
+public struct ExpectedGradients: Sendable {
+    public var problem: DeformConvProblem
+    public var values: DeformConvGradients<Double>
+    public var magnitudes: ReferenceGradients
+    /// An exact backward case (SPEC section 7): every element's abs below 2¹⁸ on an `exact` case.
+    public var exact: Bool
+
+    public init(problem: DeformConvProblem, values: DeformConvGradients<Double>, magnitudes: ReferenceGradients, exact: Bool) {
+        self.problem = problem
+        self.values = values
+        self.magnitudes = magnitudes
+        self.exact = exact
+    }
+}
+
+extension CaseScorer {
+    /// The backward part of a case, from the source's backward outcome: SPEC section 7's rule per
+    /// gradient tensor on a valid case; the expected class and code on a case whose error only the
+    /// backward validation raises.
+    public static func scoreBackward(_ outcome: BackwardOutcome, source: SourceIdentity, header: CaseHeader,
+                                     expected: () throws -> ExpectedGradients) -> BackwardResult {
+        let label = "'\(source.name)'"
+        switch (header.expect, outcome) {
+        case (_, .notImplemented):
+            return BackwardResult(status: .notImplemented, message: "\(label) has no backward pass")
+        case let (_, .unavailable(why)):
+            return BackwardResult(status: .fail, message: why)
+        case let (.error(code), .rejected(errorClass, raised, message)):
+            let passed = errorClass == code.exceptionClass.rawValue && (raised == nil || raised == code.rawValue)
+            return BackwardResult(status: passed ? .pass : .fail,
+                                  message: passed ? message : "expected \(header.expect), \(label) raised \(describe(errorClass, raised, message))",
+                                  errorCode: raised, errorClass: errorClass)
+        case (.error, .gradients):
+            return BackwardResult(status: .fail, message: "expected \(header.expect), \(label) accepted the backward call")
+        case let (.ok, .rejected(errorClass, raised, message)):
+            return BackwardResult(status: .fail, message: "expected ok, \(label) raised \(describe(errorClass, raised, message)) in the backward pass",
+                                  errorCode: raised, errorClass: errorClass)
+        case let (.ok, .gradients(got, seconds)):
+            do {
+                let expected = try expected()
+                let tolerance = GradientTolerance(accumulationUnitRoundoff: source.uAcc, samplingUnitRoundoff: source.uS,
+                                                  outputType: expected.problem.dtype, exact: expected.exact)
+                let tensors = GradientStats.compare(got, with: expected.values, magnitudes: expected.magnitudes,
+                                                    problem: expected.problem, tolerance: tolerance)
+                let worst = tensors.compactMap(\.worst).max { AccuracyStats.isWorse($1.ratio, than: $0.ratio) }
+                let passed = tensors.allSatisfy(\.passed)
+                return BackwardResult(status: passed ? .pass : .fail, message: passed ? nil : FailureText.outsideBound(tensors),
+                                      ratio: worst?.ratio ?? 0, tensors: tensors, seconds: seconds)
+            } catch {
+                return BackwardResult(status: .fail, message: "malformed case: \(error)")
+            }
         }
     }
 }

@@ -13,6 +13,16 @@ public enum FailureText {
         return text
     }
 
+    /// "gx: 3 of 256 elements outside the bound; …; worst ratio R at y_offset[0, 4, 2, 1] (expected …, got …, bound …)".
+    public static func outsideBound(_ tensors: [GradientStats]) -> String {
+        let failing = tensors.filter { !$0.passed }
+        var text = failing.map { "\($0.tensor): \($0.failedElements) of \($0.elements) elements outside the bound" }.joined(separator: "; ")
+        if let e = failing.compactMap({ $0.failures.first ?? $0.worst }).max(by: { AccuracyStats.isWorse($1.ratio, than: $0.ratio) }) {
+            text += "; worst ratio \(ratio(e.ratio)) at \(e.tensor)\(e.index): expected \(e.expected), got \(e.got), bound \(magnitude(e.bound))"
+        }
+        return text
+    }
+
     /// A ratio: three significant digits, "∞", "NaN", or "–" for none.
     public static func ratio(_ ratio: Double?) -> String {
         guard let ratio else { return "–" }

@@ -61,7 +61,11 @@ public struct Tolerance: Sendable {
     /// (2⁻²⁵ for half, 2⁻¹⁵⁰ for single, 2⁻¹⁰⁷⁵ for double). A unit coarser than half's (bfloat16's
     /// 2⁻⁸, say) is given half's η: bfloat16 has single's exponent range, so that is the larger, safe side.
     public var underflowUnit: Double {
-        let u = max(accumulationUnitRoundoff, samplingUnitRoundoff)
+        Self.underflowUnit(accumulation: accumulationUnitRoundoff, sampling: samplingUnitRoundoff)
+    }
+
+    public static func underflowUnit(accumulation: Double, sampling: Double) -> Double {
+        let u = max(accumulation, sampling)
         return if u >= UnitRoundoff.float16 {
             0.5 * Double(Float16.leastNonzeroMagnitude)
         } else if u >= UnitRoundoff.float32 {

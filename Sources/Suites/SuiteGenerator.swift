@@ -45,7 +45,7 @@ public struct SuiteGenerator: Sendable {
         let total = DefaultSuite.valid.count + DefaultSuite.errors.count
         for (index, recipe) in DefaultSuite.valid.enumerated() {
             progress(index + 1, total, recipe.name)
-            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index))
+            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: true)
             try writer.write(golden)
             summary.validCases += 1
             summary.redraws += redraws
@@ -67,10 +67,12 @@ public struct SuiteGenerator: Sendable {
         return summary
     }
 
-    /// One valid case: inputs drawn per the recipe, y, y_abs and y_pos from the reference.
+    /// One valid case: inputs drawn per the recipe, y and its magnitudes from the reference, and with
+    /// `backward` an incoming gradient gy and the exact gradients (SPEC section 7).
     /// Returns the case and how many draws were rejected as weak; `allowWeak` keeps the first
     /// draw whatever it is (the fuzzer's choice: weak problems are still problems).
-    public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64, allowWeak: Bool = false) throws -> (GoldenCase, redraws: Int) {
+    public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64, allowWeak: Bool = false,
+                          backward: Bool = false) throws -> (GoldenCase, redraws: Int) {
         let descriptor = try ProblemDescriptor(parsing: recipe.descriptor)
         let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias))
         for attempt in 0..<Self.maxAttempts {
@@ -82,6 +84,15 @@ public struct SuiteGenerator: Sendable {
             let store = { (values: [Double], shape: [Int]) in
                 StoredTensor(shape: shape, data: recipe.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
             }
+            var output = GoldenOutput(shape: problem.outputShape, reference: reference)
+            var gy: [Double]?
+            if backward {
+                // From its own stream, so that adding gy left every forward input of the suite as it was.
+                var gradientRNG = SeededGenerator(seed: SeededGenerator.derive(drawSeed, Self.gradientStream))
+                let drawn = Self.drawGradient(recipe, problem, &gradientRNG)
+                output.gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: drawn).values
+                gy = drawn
+            }
             let golden = GoldenCase(
                 name: recipe.name, tags: recipe.tags(for: problem), description: recipe.description, seed: drawSeed,
                 parameters: GoldenCase.parameters(of: problem.geometry),
@@ -89,8 +100,9 @@ public struct SuiteGenerator: Sendable {
                 weight: store(inputs.weight, [problem.outputChannels, problem.channelsPerGroup, problem.kernelHeight, problem.kernelWidth]),
                 offsets: store(inputs.offsets, [problem.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth]),
                 bias: inputs.bias.map { store($0, [problem.outputChannels]) },
+                gy: gy.map { store($0, problem.outputShape) },
                 expect: .ok,
-                output: GoldenOutput(shape: problem.outputShape, reference: reference))
+                output: output)
             return (golden, attempt)
         }
         throw SuiteError(message: "case '\(recipe.name)': every one of \(Self.maxAttempts) draws was weak (more than half the outputs equal the bias)")
@@ -166,6 +178,18 @@ public struct SuiteGenerator: Sendable {
         }
         let offsets = drawOffsets(recipe, p, &rng).map(rounded)
         return DeformConvInputs(x: x, weight: weight, offsets: offsets, bias: bias)
+    }
+
+    /// The index of the random stream gy is drawn from, apart from the forward inputs' streams.
+    static let gradientStream = 1 << 20
+
+    /// gy (N, Co, Ho, Wo) in the case's dtype: small integers (|gy| ≤ 4) for exact cases, so that every
+    /// gradient is exact in float32 (SPEC section 7), else uniform in [−1, 1).
+    static func drawGradient(_ recipe: CaseRecipe, _ p: DeformConvProblem, _ rng: inout SeededGenerator) -> [Double] {
+        let rounded: (Double) -> Double = p.dtype == .float16 ? { Double(Float16($0)) } : { Double(Float($0)) }
+        return (0..<p.outputCount).map { _ in
+            recipe.values == .exact ? Double(rng.integer(-4, 4)) : rounded(rng.uniform(-1, 1))
+        }
     }
 
     /// Offsets tensor (N, 3K, Ho, Wo): the dx block, the dy block, then the masks.

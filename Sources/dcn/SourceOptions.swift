@@ -88,3 +88,16 @@ extension Shard: ExpressibleByArgument {
         self = shard
     }
 }
+
+/// `--pass forward|backward|both`: which passes of the golden cases to check (SPEC section 7).
+enum PassSelection: String, ExpressibleByArgument, CaseIterable {
+    case forward, backward, both
+
+    var passes: Set<KernelPass> {
+        switch self {
+        case .forward: [.forward]
+        case .backward: [.backward]
+        case .both: [.forward, .backward]
+        }
+    }
+}

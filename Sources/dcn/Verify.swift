@@ -47,6 +47,9 @@ struct Verify: ParsableCommand {
     @Option(help: "Seconds a case may run before its reader process is killed and the case fails (not with --in-process).")
     var caseTimeout: Double = 600
 
+    @Option(name: .customLong("pass"), help: "Which passes to check: forward, backward (the cases with gy, SPEC section 7) or both.")
+    var pass: PassSelection = .both
+
     @OptionGroup(title: "Results computed elsewhere (SourceOptions.swift)")
     var external: SourceOptions
 
@@ -74,11 +77,12 @@ struct Verify: ParsableCommand {
         }
         let report: VerifyReport
         if inProcess {
-            report = Verifier(sources: sources, limits: limits, shard: shard).run(files: files, progress: progress)
+            report = Verifier(sources: sources, limits: limits, shard: shard, passes: pass.passes).run(files: files, progress: progress)
         } else {
             // One child process per file: a file that crashes libhdf5 fails its case instead of the gate.
             report = IsolatedVerifier(executable: IsolatedVerifier.currentExecutable, specifications: specifications,
-                                      identities: sources.map(\.identity), limits: limits, shard: shard, caseTimeout: caseTimeout)
+                                      identities: sources.map(\.identity), limits: limits, shard: shard, passes: pass.passes,
+                                      caseTimeout: caseTimeout)
                 .run(files: files, progress: progress)
         }
         Terminal.clearProgress()
@@ -110,14 +114,27 @@ struct Verify: ParsableCommand {
                 let results = report.results.filter { $0.kernel == kernel }
                 let passed = results.count { $0.status == .pass }
                 let worst = results.compactMap(\.ratio).max { AccuracyStats.isWorse($1, than: $0) }
-                print("\(kernel): \(passed)/\(results.count) passed, worst ratio \(AccuracyReport.format(ratio: worst))")
+                print("\(kernel): \(passed)/\(results.count) passed, worst ratio \(AccuracyReport.format(ratio: worst))" + backwardLine(results))
             }
         }
         let s = report.summary
         if let shard = report.shard {
             print("shard \(shard.index)/\(shard.count): \(report.results.count) of \(shard.totalPairs) (case, kernel) pairs of \(shard.totalCases) cases")
         }
-        print("\(s.passed) passed, \(s.failed) failed (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels; report in \(reportDir)/accuracy.md)")
+        let notImplemented = s.notImplemented > 0 ? ", \(s.notImplemented) not implemented" : ""
+        let without = s.casesWithoutPass > 0 ? "; \(s.casesWithoutPass) (case, kernel) pairs have no \(pass.rawValue) part" : ""
+        print("\(s.passed) passed, \(s.failed) failed\(notImplemented) (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels\(without); report in \(reportDir)/accuracy.md)")
+    }
+
+    /// "; backward 70/70 passed, worst ratio 0.41", or "; backward not implemented (70 cases)".
+    private func backwardLine(_ results: [CaseResult]) -> String {
+        let parts = results.compactMap(\.backward)
+        guard !parts.isEmpty else { return "" }
+        let implemented = parts.filter { $0.status != .notImplemented }
+        guard !implemented.isEmpty else { return "; backward not implemented (\(parts.count) cases)" }
+        let worst = implemented.compactMap(\.ratio).max { AccuracyStats.isWorse($1, than: $0) }
+        let passed = implemented.count { $0.status == .pass }
+        return "; backward \(passed)/\(implemented.count) passed, worst ratio \(AccuracyReport.format(ratio: worst))"
     }
 }
 
@@ -135,6 +152,7 @@ struct VerifyFile: ParsableCommand {
     @Option var sources: String
     @Option var maxMemory = ResourceLimits.standard.maxWorkingBytes
     @Option var shard: Shard?
+    @Option(name: .customLong("pass")) var pass: PassSelection = .both
     @Option(name: .customLong("skip-case")) var skipCases: [Int] = []
 
     func run() throws {
@@ -143,7 +161,7 @@ struct VerifyFile: ParsableCommand {
             throw Terminal.usageFailure("--sources is not a list of source specifications: \(error)")
         }
         let verifier = Verifier(sources: try buildSources(specifications, threads: nil),
-                                limits: ResourceLimits(maxWorkingBytes: maxMemory), shard: shard)
+                                limits: ResourceLimits(maxWorkingBytes: maxMemory), shard: shard, passes: pass.passes)
         let result = verifier.verifyFile(file, index: fileIndex, skip: Set(skipCases)) { event in
             FileHandle.standardOutput.write(Data(IsolatedVerifier.line(for: event).utf8))
         }

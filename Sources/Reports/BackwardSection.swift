@@ -1,0 +1,44 @@
+import Evaluation
+import Foundation
+import Scoring
+
+/// The accuracy report's backward part (SPEC section 7): per kernel, how its backward cases went and
+/// the worst ratio of each gradient tensor, and the worst element of every failing backward part.
+enum BackwardSection {
+    static func markdown(_ report: VerifyReport) -> String {
+        let withBackward = report.results.filter { $0.backward != nil }
+        guard !withBackward.isEmpty else { return "" }
+        var out = "\n## Backward (SPEC section 7)\n\n"
+        out += "Each gradient element is held to |g_kernel − g| ≤ γ_{L+8}(u_acc)·abs + 8·u_s·abs + 2·u_s·pos + jump + 2·η·(L + 2 + abs) + ½·ulp_out(g); "
+        out += "exact backward cases allow no error for float32 kernels. A kernel without a backward pass reports its backward cases as not implemented: "
+        out += "counted, never a pass.\n\n"
+        let tensors = GradientStats.tensorNames
+        out += "| kernel | backward cases | passed | failed | not implemented | " + tensors.joined(separator: " | ") + " |\n"
+        out += "|---|---:|---:|---:|---:|" + String(repeating: "---:|", count: tensors.count) + "\n"
+        for kernel in report.kernels.map(\.name) {
+            let parts = withBackward.filter { $0.kernel == kernel }.compactMap(\.backward)
+            guard !parts.isEmpty else { continue }
+            let worst = tensors.map { name -> String in
+                let ratios = parts.flatMap(\.tensors).filter { $0.tensor == name }.map(\.worstRatio)
+                return ratios.isEmpty ? "–" : AccuracyReport.format(ratio: ratios.max { AccuracyStats.isWorse($1, than: $0) })
+            }
+            out += "| \(kernel) | \(parts.count) | \(parts.count { $0.status == .pass }) | \(parts.count { $0.status == .fail }) | "
+            out += "\(parts.count { $0.status == .notImplemented }) | " + worst.joined(separator: " | ") + " |\n"
+        }
+        let failures = withBackward.filter { $0.backward?.status == .fail }
+        if !failures.isEmpty {
+            out += "\n### Backward failures\n\n"
+            for result in failures {
+                out += "- **\(result.caseName)** (\(result.file)) with **\(result.kernel)**: \(result.backward?.message ?? "failed")\n"
+                let elements = (result.backward?.tensors ?? []).flatMap(\.failures).prefix(AccuracyStats.keptFailures)
+                guard !elements.isEmpty else { continue }
+                out += "\n  | tensor | index | expected | got | bound | ratio |\n  |---|---|---:|---:|---:|---:|\n"
+                for e in elements {
+                    out += "  | \(e.tensor) | \(e.index.map(String.init).joined(separator: ", ")) | \(e.expected) | \(e.got) | \(AccuracyReport.format(e.bound)) | \(AccuracyReport.format(ratio: e.ratio)) |\n"
+                }
+                out += "\n"
+            }
+        }
+        return out
+    }
+}
