@@ -42,6 +42,10 @@ public protocol ComputingSource: OutcomeSource {
 }
 
 extension ComputingSource {
+    /// No backward pass unless the source has one.
+    public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> Result<DeformConvGradients<Float>, ComputeFailure>? { nil }
+    public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> Result<DeformConvGradients<Float16>, ComputeFailure>? { nil }
+
     /// Validate, then run; a case that expects an error is only validated, never run.
     public func outcome(for item: EvaluationCase) throws(CaseDataError) -> CaseOutcome {
         let problem: DeformConvProblem

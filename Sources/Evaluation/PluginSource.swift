@@ -126,7 +126,6 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
         call(problem, inputs, fill: .nan)
     }
 
-    // The C ABI has no backward entry point yet (issue 15, item 4): a plugin reports backward cases as not implemented.
-    public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> Result<DeformConvGradients<Float>, ComputeFailure>? { nil }
-    public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> Result<DeformConvGradients<Float16>, ComputeFailure>? { nil }
+    // The C ABI has no backward entry point yet: a plugin's backward cases are not implemented
+    // (ComputingSource's default).
 }

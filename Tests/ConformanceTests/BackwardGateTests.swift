@@ -1,0 +1,124 @@
+import Conformance
+import DeformConv
+import Foundation
+import XCTest
+
+/// The gate over gradients (SPEC section 7): the committed suite's backward cases, planted gradient
+/// bugs named by tensor and element, kernels without a backward counted apart, backward-only errors.
+final class BackwardGateTests: XCTestCase {
+    private static var committedSuite: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("vectors/dcn-default.h5").path
+    }
+
+    func testNaivePassesEveryBackwardCaseOfTheCommittedSuiteAndSimdIsNotImplemented() throws {
+        let report = Verifier(kernels: [NaiveKernel(), SimdKernel()], passes: [.backward]).run(files: [Self.committedSuite])
+        let naive = report.results.filter { $0.kernel == "naive" }
+        let simd = report.results.filter { $0.kernel == "simd" }
+        XCTAssertGreaterThanOrEqual(naive.count, 70, "every valid case of the suite has gy")
+        for result in naive {
+            XCTAssertEqual(result.status, .pass, "\(result.caseName): \(result.message ?? "")")
+            XCTAssertEqual(result.backward?.tensors.map(\.tensor).prefix(5), ["gx", "gweight", "x_offset", "y_offset", "mask"], result.caseName)
+        }
+        XCTAssertTrue(naive.contains { $0.backward?.tensors.last?.tensor == "gbias" }, "cases with a bias report gbias")
+        XCTAssertTrue(simd.allSatisfy { $0.status == .notImplemented && $0.backward?.status == .notImplemented })
+        XCTAssertEqual(report.summary.notImplemented, simd.count)
+        XCTAssertEqual(report.summary.passed, naive.count, "not implemented is never a pass")
+        XCTAssertEqual(report.summary.failed, 0)
+        XCTAssertGreaterThan(report.summary.casesWithoutPass, 0, "the error cases have no backward part")
+        XCTAssertEqual(report.exitCode, 0)
+        // Exact backward cases are held to a bound of zero: naive reproduces them bit for bit.
+        let exact = naive.filter { $0.tags.contains("exact") }
+        XCTAssertFalse(exact.isEmpty)
+        for result in exact { XCTAssertEqual(result.backward?.ratio, 0, result.caseName) }
+    }
+
+    func testAPlantedGradientErrorFailsWithTheTensorAndElementNamed() throws {
+        for (tensor, index) in [("gx", 5), ("y_offset", 3), ("mask", 7), ("gweight", 2)] {
+            let bug = PlantedGradientBug(tensor: tensor, index: index, relativeChange: 1e-3)
+            let report = Verifier(kernels: [bug], passes: [.backward]).run(files: [Self.committedSuite])
+            let failed = report.results.filter { $0.status == .fail }
+            XCTAssertFalse(failed.isEmpty, tensor)
+            for result in failed {
+                let backward = try XCTUnwrap(result.backward)
+                XCTAssertEqual(backward.tensors.filter { !$0.passed }.map(\.tensor), [tensor], result.caseName)
+                XCTAssertTrue(backward.message?.contains("\(tensor): 1 of") == true, backward.message ?? "")
+                XCTAssertTrue(result.message?.hasPrefix("backward: ") == true, result.message ?? "")
+            }
+        }
+    }
+
+    func testOneUlpOnAnExactCasesGradientFails() throws {
+        let bug = PlantedGradientBug(tensor: "gx", index: 0, relativeChange: 0, ulps: 1)
+        let report = Verifier(kernels: [bug], passes: [.backward]).run(files: [Self.committedSuite])
+        let exact = report.results.filter { $0.tags.contains("exact") }
+        XCTAssertFalse(exact.isEmpty)
+        for result in exact {
+            XCTAssertEqual(result.status, .fail, result.caseName)
+            XCTAssertEqual(result.backward?.ratio, .infinity, "an exact case allows no error: \(result.caseName)")
+        }
+    }
+
+    /// gy of the wrong shape must be grad_shape, raised by the backward validation; the forward pass of
+    /// such a case has nothing to check, and a kernel without a backward cannot pass it.
+    func testBackwardOnlyErrorCaseIsCheckedByTheBackwardValidation() throws {
+        var broken = try SuiteGenerator().validCase(recipe("basic-3x3"), seed: 3, backward: true).0
+        broken.name = "grad-shape"
+        broken.expect = .error(.gradShape)
+        broken.output = nil
+        broken.tags = ["error"]
+        if let gy = broken.gy {
+            var shape = gy.shape
+            shape[3] += 1
+            broken.gy = StoredTensor(shape: shape, data: .float32([Float](repeating: 0.5, count: shape.reduce(1, *))))
+        }
+        let file = try writeGolden([broken], to: try temporaryFolder(self))
+        let report = Verifier(kernels: [NaiveKernel(), SimdKernel()]).run(files: [file])
+        let naive = try XCTUnwrap(report.results.first { $0.kernel == "naive" })
+        XCTAssertEqual(naive.status, .pass, naive.message ?? "")
+        XCTAssertEqual(naive.backward?.errorCode, "grad_shape")
+        let simd = try XCTUnwrap(report.results.first { $0.kernel == "simd" })
+        XCTAssertEqual(simd.status, .notImplemented, simd.message ?? "")
+    }
+}
+
+/// naive, with one element of one gradient tensor perturbed (by a relative change, or by whole ulps).
+struct PlantedGradientBug: DeformConvKernel {
+    let name = "planted-gradient"
+    let summary = "naive with one gradient element perturbed"
+    let accumulationUnitRoundoff = UnitRoundoff.float32
+    let samplingUnitRoundoff = UnitRoundoff.float32
+    var tensor: String
+    var index: Int
+    var relativeChange: Float
+    var ulps = 0
+
+    var passes: Set<KernelPass> { [.forward, .backward] }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] { NaiveKernel().run(problem, inputs) }
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] { runWidened(problem, inputs) }
+
+    func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
+        guard var g = NaiveKernel().backward(problem, inputs, gy: gy) else { return nil }
+        func perturb(_ values: inout [Float], _ at: Int) {
+            guard at < values.count else { return }
+            var value = values[at] + relativeChange * max(abs(values[at]), 1)
+            for _ in 0..<ulps { value = value.nextUp }
+            values[at] = value
+        }
+        let blocks = problem.offsetTaps * problem.outputHeight * problem.outputWidth
+        switch tensor {
+        case "gx": perturb(&g.gx, index)
+        case "gweight": perturb(&g.gweight, index)
+        case "x_offset": perturb(&g.goffsets, index)
+        case "y_offset": perturb(&g.goffsets, blocks + index)
+        case "mask": perturb(&g.goffsets, 2 * blocks + index)
+        default: break
+        }
+        return g
+    }
+
+    func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
+        backward(problem, inputs.map(Float.init), gy: gy.map(Float.init))?.map(Float16.init)
+    }
+}
