@@ -20,6 +20,12 @@ public struct CaseRecipe: Sendable {
         case quarter
         /// All ones (the MindSpore documentation example).
         case ones
+        /// All zero: every position is base, an integer; with padding, −1 and H − 1 too (the cell edges
+        /// and the −1 boundary of the backward, SPEC section 7).
+        case zero
+        /// Integers in −2…2 moved by up to one float32 ulp of the position, either way: a kernel's
+        /// rounded position may land on the integer, where the derivative jumps (the jump term).
+        case nearInteger
     }
 
     public enum Masks: Sendable {

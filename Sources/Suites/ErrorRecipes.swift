@@ -214,6 +214,19 @@ extension DefaultSuite {
             c.offsets = StoredTensor(shape: [1, 27, 32766, 32766], data: .unwritten(.float32))
             c.bias = StoredTensor(shape: [3], data: .float32([1, 2, 3]))
         },
+        // Backward validation (SPEC section 7): the forward call is valid, gy is not.
+        ErrorRecipe("grad-shape", .gradShape, "gy of shape (1, 2, 3, 4); the output is (1, 2, 3, 3)") { c, rng in
+            c.gy = SuiteGenerator.randomTensor(shape: [1, 2, 3, 4], dtype: .float32, &rng)
+        },
+        ErrorRecipe("grad-shape-batch", .gradShape, "gy for two images; the call has one") { c, rng in
+            c.gy = SuiteGenerator.randomTensor(shape: [2, 2, 3, 3], dtype: .float32, &rng)
+        },
+        ErrorRecipe("grad-dtype-mismatch", .dtypeMismatch, "gy in float16, x in float32") { c, rng in
+            c.gy = SuiteGenerator.randomTensor(shape: [1, 2, 3, 3], dtype: .float16, &rng)
+        },
+        ErrorRecipe("grad-dtype-over-shape", .dtypeMismatch, "gy in float16 and of the wrong shape: the dtype wins") { c, rng in
+            c.gy = SuiteGenerator.randomTensor(shape: [1, 2, 4, 4], dtype: .float16, &rng)
+        },
     ]
 
     /// `tensor` with new random data of another dtype, same shape.

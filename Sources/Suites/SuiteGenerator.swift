@@ -60,7 +60,7 @@ public struct SuiteGenerator: Sendable {
             summary.errorCodes.insert(recipe.code)
         }
         let missingTags = GoldenSchema.tags.filter { !summary.tags.contains($0) }
-        let missingCodes = ErrorCode.forwardCases.filter { !summary.errorCodes.contains($0) }
+        let missingCodes = ErrorCode.allCases.filter { !summary.errorCodes.contains($0) }
         guard missingTags.isEmpty, missingCodes.isEmpty else {
             throw SuiteError(message: "suite '\(suite)' misses tags \(missingTags) and error codes \(missingCodes.map(\.rawValue))")
         }
@@ -119,7 +119,9 @@ public struct SuiteGenerator: Sendable {
         golden.tags = ["error"]
         golden.expect = .error(recipe.code)
         do {
-            _ = try DeformConvProblem(validating: golden.arguments)
+            let problem = try DeformConvProblem(validating: golden.arguments)
+            // A backward error case (SPEC section 7): the forward is valid, gy is not.
+            if let gy = golden.gy { try problem.validateGradient(gy.spec) }
             throw SuiteError(message: "error case '\(recipe.name)' is accepted by validation; it should raise \(recipe.code.rawValue)")
         } catch let error as DeformConvError where error.code != recipe.code {
             throw SuiteError(message: "error case '\(recipe.name)' raises \(error.code.rawValue) (\(error.message)), not \(recipe.code.rawValue)")
@@ -227,6 +229,11 @@ public struct SuiteGenerator: Sendable {
         case .integer: return Double(rng.integer(-2, 2))
         case .quarter: return Double(rng.integer(-8, 8)) / 4
         case .ones: return 1
+        case .zero: return 0
+        case .nearInteger:
+            let k = rng.integer(-2, 2)
+            let ulp = Double(Float(max(abs(base + k), 1)).ulp)
+            return Double(k) + rng.pick([-1, -0.5, 0.5, 1]) * ulp
         case .large: return rng.uniform(-Double(size + 2), Double(size + 2))
         case .boundary:
             // Land exactly on the edges of the zero-outside rule, and on either side of them.
