@@ -132,9 +132,9 @@ struct Bench: ParsableCommand {
         if runPeers {
             switch runPeersScript(shapes: benchShapes, threads: threads, settings: settings) {
             case let .success(peers): peerReports.append(("peers.py", peers))
-            case let .failure(message):
-                Terminal.error("warning: \(message); the report has no peers")
-                report.skipped.append(BenchSkip(kernel: "peers", reason: message))
+            case let .failure(failure):
+                Terminal.error("warning: \(failure); the report has no peers")
+                report.skipped.append(BenchSkip(kernel: "peers", reason: failure.description))
             }
         }
         for (source, peers) in peerReports {
@@ -182,13 +182,23 @@ struct Bench: ParsableCommand {
         }
     }
 
-    private enum PeersOutcome {
-        case success(BenchReport)
-        case failure(String)
+    /// Why --run-peers gave no report: the bench still writes its own, noting the peers as skipped.
+    private enum PeersFailure: Error, CustomStringConvertible {
+        case couldNotStart(command: String, reason: String)
+        case exited(command: String, status: Int32)
+        case unreadable(BenchError)
+
+        var description: String {
+            switch self {
+            case let .couldNotStart(command, reason): "could not start \(command): \(reason)"
+            case let .exited(command, status): "\(command) exited with status \(status)"
+            case let .unreadable(error): error.description
+            }
+        }
     }
 
     /// Runs the peers script as a subprocess, its output passed on to stderr, and reads the JSON it writes.
-    private func runPeersScript(shapes: [BenchShape], threads: Int, settings: BenchSettings) -> PeersOutcome {
+    private func runPeersScript(shapes: [BenchShape], threads: Int, settings: BenchSettings) -> Result<BenchReport, PeersFailure> {
         let output = NSTemporaryDirectory() + "dcn-peers-\(getpid()).json"
         defer { try? FileManager.default.removeItem(atPath: output) }
         var arguments = [python, peersScript, "--threads", "\(threads)", "--json", output,
@@ -201,20 +211,17 @@ struct Bench: ParsableCommand {
         process.arguments = arguments
         // Its result lines are progress here: the summary prints every peer result again, with the fraction of peak.
         process.standardOutput = FileHandle.standardError
+        let command = "\(python) \(peersScript)"
         do {
             try process.run()
         } catch {
-            return .failure("could not start \(python) \(peersScript): \(error.localizedDescription)")
+            return .failure(.couldNotStart(command: command, reason: error.localizedDescription))
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            return .failure("\(python) \(peersScript) exited with status \(process.terminationStatus)")
+            return .failure(.exited(command: command, status: process.terminationStatus))
         }
-        do {
-            return .success(try Self.readPeers(output))
-        } catch {
-            return .failure(error.description)
-        }
+        return Result { () throws(BenchError) in try Self.readPeers(output) }.mapError(PeersFailure.unreadable)
     }
 
     private static func line(_ r: BenchResult) -> String {
