@@ -30,10 +30,10 @@ public struct BenchSettings: Codable, Sendable, Hashable {
 
     /// Checks the settings make sense, naming the option at fault.
     public func validated() throws(BenchError) -> BenchSettings {
-        if warmupRuns < 0 { throw .badSetting("--warmup must be at least 0, got \(warmupRuns)") }
-        if runs < 1 { throw .badSetting("--runs must be at least 1, got \(runs)") }
-        if minRuns < 1 || minRuns > runs { throw .badSetting("--min-runs must be between 1 and --runs (\(runs)), got \(minRuns)") }
-        if !(maxSeconds > 0) { throw .badSetting("--max-seconds must be positive, got \(maxSeconds)") }
+        if warmupRuns < 0 { throw .badSetting(option: "--warmup", requirement: "at least 0", got: "\(warmupRuns)") }
+        if runs < 1 { throw .badSetting(option: "--runs", requirement: "at least 1", got: "\(runs)") }
+        if minRuns < 1 || minRuns > runs { throw .badSetting(option: "--min-runs", requirement: "between 1 and --runs (\(runs))", got: "\(minRuns)") }
+        if !(maxSeconds > 0) { throw .badSetting(option: "--max-seconds", requirement: "positive", got: "\(maxSeconds)") }
         return self
     }
 }
@@ -45,7 +45,8 @@ public enum BenchError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A descriptor that parses but is not a valid problem (SPEC section 2).
     case invalidProblem(descriptor: String, error: DeformConvError)
     case unknownKernel(String, known: [String])
-    case badSetting(String)
+    /// A setting out of its range, named by its `dcn bench` option.
+    case badSetting(option: String, requirement: String, got: String)
     /// A peers file that cannot be read or is not in the bench schema.
     case badPeersFile(path: String, reason: String)
 
@@ -54,7 +55,7 @@ public enum BenchError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .badDescriptor(error): error.description
         case let .invalidProblem(descriptor, error): "problem descriptor '\(descriptor)' is not a valid problem: \(error.code.rawValue): \(error.message)"
         case let .unknownKernel(name, known): "unknown kernel '\(name)'; kernels: \(known.joined(separator: ", "))"
-        case let .badSetting(message): message
+        case let .badSetting(option, requirement, got): "\(option) must be \(requirement), got \(got)"
         case let .badPeersFile(path, reason): "cannot read peers file \(path): \(reason)"
         }
     }

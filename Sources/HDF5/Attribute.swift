@@ -47,14 +47,7 @@ extension Group {
         }
         var names: [String] = []
         for index in 0..<hsize_t(count) {
-            let length = H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_P_DEFAULT())
-            if length < 0 { throw site.stackError("cannot read attribute name \(index)") }
-            guard length < 1 << 20 else { throw site.error("attribute name \(index) is \(length) bytes long") }
-            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            let got = H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count,
-                                         chdf5_P_DEFAULT())
-            if got < 0 { throw site.stackError("cannot read attribute name \(index)") }
-            names.append(decodeCString(buffer))
+            names.append(decodeCString(try site.name(at: index, of: id, "attribute name", H5Aget_name_by_idx)))
         }
         return names
     }

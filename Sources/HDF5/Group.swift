@@ -87,13 +87,7 @@ public final class Group {
         var result: [Member] = []
         var index: hsize_t = 0
         while index < info.nlinks {
-            let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_P_DEFAULT())
-            if length < 0 { throw site.stackError("cannot read link name \(index)") }
-            guard length < 1 << 20 else { throw site.error("link name \(index) is \(length) bytes long") }
-            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            let got = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count,
-                                         chdf5_P_DEFAULT())
-            if got < 0 { throw site.stackError("cannot read link name \(index)") }
+            let buffer = try site.name(at: index, of: id, "link name", H5Lget_name_by_idx)
             let name = decodeCString(buffer)
             let kind: MemberKind
             switch chdf5_link_object_type(id, buffer) {

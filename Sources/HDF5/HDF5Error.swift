@@ -73,6 +73,23 @@ struct Site {
         if value < 0 { throw stackError(fallback()) }
         return value > 0
     }
+
+    /// `H5Aget_name_by_idx` and `H5Lget_name_by_idx`, which take the same arguments.
+    typealias NameByIndex = (hid_t, UnsafePointer<CChar>?, H5_index_t, H5_iter_order_t, hsize_t,
+                             UnsafeMutablePointer<CChar>?, Int, hid_t) -> Int
+
+    /// The NUL-terminated name of the `index`th `what` (e.g. "attribute name") of `id` in name order:
+    /// its length asked first, then read into a buffer of that size. A length of a MiB or more is
+    /// refused, since only a hostile file has one and the buffer would be allocated from it.
+    func name(at index: hsize_t, of id: hid_t, _ what: String, _ nameByIndex: NameByIndex) throws(HDF5Error) -> [CChar] {
+        let length = nameByIndex(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_P_DEFAULT())
+        if length < 0 { throw stackError("cannot read \(what) \(index)") }
+        guard length < 1 << 20 else { throw error("\(what) \(index) is \(length) bytes long") }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        let got = nameByIndex(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_P_DEFAULT())
+        if got < 0 { throw stackError("cannot read \(what) \(index)") }
+        return buffer
+    }
 }
 
 /// Decodes a NUL-terminated buffer without trapping on invalid UTF-8 (hostile files).

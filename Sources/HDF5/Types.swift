@@ -113,37 +113,34 @@ enum ElementKind {
 
     /// A new datatype id (the caller closes it) describing elements in memory.
     func memoryType(_ site: Site) throws(HDF5Error) -> hid_t {
-        switch self {
-        case .f16: return try makeHalfType(from: chdf5_T_NATIVE_FLOAT(), site)
-        case .f32: return try copyType(chdf5_T_NATIVE_FLOAT(), site)
-        case .f64: return try copyType(chdf5_T_NATIVE_DOUBLE(), site)
-        case .i8: return try copyType(chdf5_T_NATIVE_INT8(), site)
-        case .i16: return try copyType(chdf5_T_NATIVE_INT16(), site)
-        case .i32: return try copyType(chdf5_T_NATIVE_INT32(), site)
-        case .i64: return try copyType(chdf5_T_NATIVE_INT64(), site)
-        case .u8: return try copyType(chdf5_T_NATIVE_UINT8(), site)
-        case .u16: return try copyType(chdf5_T_NATIVE_UINT16(), site)
-        case .u32: return try copyType(chdf5_T_NATIVE_UINT32(), site)
-        case .u64: return try copyType(chdf5_T_NATIVE_UINT64(), site)
-        }
+        try makeType(from: predefinedTypes.memory, site)
     }
 
     /// A new datatype id (the caller closes it) for storing elements in a file: fixed
     /// little-endian types, so files do not depend on the writing machine.
     func fileType(_ site: Site) throws(HDF5Error) -> hid_t {
+        try makeType(from: predefinedTypes.file, site)
+    }
+
+    /// HDF5's predefined types for the kind: native in memory, little-endian in files. HDF5 < 1.14.4
+    /// has no half type, so float16 starts from float32's and `makeType` narrows it.
+    private var predefinedTypes: (memory: hid_t, file: hid_t) {
         switch self {
-        case .f16: return try makeHalfType(from: chdf5_T_IEEE_F32LE(), site)
-        case .f32: return try copyType(chdf5_T_IEEE_F32LE(), site)
-        case .f64: return try copyType(chdf5_T_IEEE_F64LE(), site)
-        case .i8: return try copyType(chdf5_T_STD_I8LE(), site)
-        case .i16: return try copyType(chdf5_T_STD_I16LE(), site)
-        case .i32: return try copyType(chdf5_T_STD_I32LE(), site)
-        case .i64: return try copyType(chdf5_T_STD_I64LE(), site)
-        case .u8: return try copyType(chdf5_T_STD_U8LE(), site)
-        case .u16: return try copyType(chdf5_T_STD_U16LE(), site)
-        case .u32: return try copyType(chdf5_T_STD_U32LE(), site)
-        case .u64: return try copyType(chdf5_T_STD_U64LE(), site)
+        case .f16, .f32: (chdf5_T_NATIVE_FLOAT(), chdf5_T_IEEE_F32LE())
+        case .f64: (chdf5_T_NATIVE_DOUBLE(), chdf5_T_IEEE_F64LE())
+        case .i8: (chdf5_T_NATIVE_INT8(), chdf5_T_STD_I8LE())
+        case .i16: (chdf5_T_NATIVE_INT16(), chdf5_T_STD_I16LE())
+        case .i32: (chdf5_T_NATIVE_INT32(), chdf5_T_STD_I32LE())
+        case .i64: (chdf5_T_NATIVE_INT64(), chdf5_T_STD_I64LE())
+        case .u8: (chdf5_T_NATIVE_UINT8(), chdf5_T_STD_U8LE())
+        case .u16: (chdf5_T_NATIVE_UINT16(), chdf5_T_STD_U16LE())
+        case .u32: (chdf5_T_NATIVE_UINT32(), chdf5_T_STD_U32LE())
+        case .u64: (chdf5_T_NATIVE_UINT64(), chdf5_T_STD_U64LE())
         }
+    }
+
+    private func makeType(from predefined: hid_t, _ site: Site) throws(HDF5Error) -> hid_t {
+        self == .f16 ? try makeHalfType(from: predefined, site) : try copyType(predefined, site)
     }
 }
 

@@ -40,8 +40,9 @@ public struct CompareThresholds: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         maxSlowdown = try c.decode(Double.self, forKey: .maxSlowdown)
         maxAccuracyLoss = try c.decode(Double.self, forKey: .maxAccuracyLoss)
-        accuracyFloor = try c.decodeIfPresent(Double.self, forKey: .accuracyFloor) ?? 0.05
-        gateAllCores = try c.decodeIfPresent(Bool.self, forKey: .gateAllCores) ?? false
+        // Comparisons written before these settings existed were made with the defaults.
+        accuracyFloor = try c.decodeIfPresent(Double.self, forKey: .accuracyFloor) ?? Self.standard.accuracyFloor
+        gateAllCores = try c.decodeIfPresent(Bool.self, forKey: .gateAllCores) ?? Self.standard.gateAllCores
     }
 }
 

@@ -18,25 +18,20 @@ struct Bench: ParsableCommand {
         standard shapes, `naive` (seconds per run there); `--kernel naive` still times it.
 
         Peers (onnxruntime, torchvision, MindSpore) are timed by tools/bench/peers.py: --run-peers runs it on the \
-        same shapes and threads after dcn's kernels, --peers FILE merges a JSON file it wrote earlier.
+        same shapes and --threads after dcn's kernels, --peers FILE merges a JSON file it wrote earlier.
         Writes performance.md, performance.svg and performance.json to the report folder.
         Exit status: 0, or 2 for bad usage (bad descriptor, unknown kernel, unreadable peers file).
         """)
 
-    @Option(name: .customLong("shape"), help: "A problem descriptor, e.g. r50-c3:mb1ic128ih64oc128kh3ph1pw1 (repeatable; default: the standard list).")
-    var shapes: [String] = []
+    @Option(name: .customLong("shape"), help: ArgumentHelp("A problem descriptor, e.g. r50-c3:mb1ic128ih64oc128kh3ph1pw1 (repeatable; default: the standard list).", valueName: "desc"))
+    var shapes: [ShapeArgument] = []
 
-    @Option(name: .customLong("kernel"), help: "A kernel to time (repeatable; default: all but reference and, on the standard shapes, naive). See `dcn kernels`.")
-    var kernels: [String] = []
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("A kernel to time (repeatable; default: all but reference and, on the standard shapes, naive). See `dcn kernels`.", valueName: "name"))
+    var kernels: [KernelName] = []
 
-    @Option(help: "Threads for multithreaded kernels and peers (default: one per core).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Write the results as JSON to this file.")
-    var json: String?
-
-    @Option(help: "Folder for performance.md, performance.svg and performance.json.")
-    var reportDir = "reports"
+    @OptionGroup var reportOptions: ReportOptions
 
     @Option(help: "Untimed runs before the timed ones.")
     var warmup = BenchSettings().warmupRuns
@@ -71,35 +66,39 @@ struct Bench: ParsableCommand {
     @OptionGroup(title: "A C plugin to time (SourceOptions.swift)")
     var external: SourceOptions
 
-    func run() throws {
-        guard external.outputs.isEmpty else { throw Terminal.usageFailure("--outputs holds recorded results, which cannot be timed") }
-        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        if threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
-        // A missing library or symbol is bad usage: found before anything is timed.
-        let plugins: [any ComputingSource] = try external.specifications([]).map { spec in
-            do throws(SourceError) { return try spec.with(threads: threads).buildComputing() } catch { throw Terminal.usageFailure(error.description) }
+    private var settings: BenchSettings {
+        BenchSettings(warmupRuns: warmup, runs: runs, minRuns: minRuns, maxSeconds: maxSeconds, seed: seed)
+    }
+
+    func validate() throws {
+        guard external.outputs.isEmpty else { throw ValidationError("--outputs holds recorded results, which cannot be timed") }
+        _ = try external.specifications([])
+        guard peakSeconds > 0 else { throw ValidationError("--peak-seconds must be positive, got \(peakSeconds)") }
+        do throws(BenchError) { _ = try settings.validated() } catch { throw ValidationError(error.description) }
+        for shape in shapes { _ = try shape.shape() }
+        if runPeers && !FileManager.default.fileExists(atPath: peersScript) {
+            throw ValidationError("--run-peers: no peers script at \(peersScript) (run from the package folder or give --peers-script)")
         }
-        if peakSeconds <= 0 { throw Terminal.usageFailure("--peak-seconds must be positive, got \(peakSeconds)") }
-        let settings: BenchSettings
-        let benchShapes: [BenchShape]
-        let selected: [any ComputingSource]
+    }
+
+    func run() throws {
+        let threads = threadOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        // A missing library or symbol is bad usage: found before anything is timed.
+        let plugins = try buildComputingSources(try external.specifications([]), threads: threads)
+        let benchShapes = try shapes.isEmpty ? BenchShape.standard() : shapes.map { try $0.shape() }
+        var names = kernels.map(\.name)
         var excluded: [BenchSkip] = []
+        if names.isEmpty && plugins.isEmpty {
+            (names, excluded) = BenchKernels.defaults(standardShapes: shapes.isEmpty)
+        }
+        let selected: [any ComputingSource]
         var peerReports: [(String, BenchReport)] = []
         do {
-            settings = try BenchSettings(warmupRuns: warmup, runs: runs, minRuns: minRuns, maxSeconds: maxSeconds, seed: seed).validated()
-            benchShapes = try shapes.isEmpty ? BenchShape.standard() : shapes.map { text throws(BenchError) in try BenchShape(parsing: text) }
-            var names = kernels
-            if names.isEmpty && plugins.isEmpty {
-                (names, excluded) = BenchKernels.defaults(standardShapes: shapes.isEmpty)
-            }
             selected = try BenchKernels.resolve(names, threads: threads) + plugins
             // Read peers files before the long run, so a typo fails at once.
             for path in peersFiles { peerReports.append((path, try Self.readPeers(path))) }
         } catch {
             throw Terminal.usageFailure(error.description)
-        }
-        if runPeers && !FileManager.default.fileExists(atPath: peersScript) {
-            throw Terminal.usageFailure("--run-peers: no peers script at \(peersScript) (run from the package folder or give --peers-script)")
         }
         if selected.isEmpty && !runPeers && peerReports.isEmpty {
             throw Terminal.usageFailure("no kernel to time")
@@ -133,9 +132,9 @@ struct Bench: ParsableCommand {
         if runPeers {
             switch runPeersScript(shapes: benchShapes, threads: threads, settings: settings) {
             case let .success(peers): peerReports.append(("peers.py", peers))
-            case let .failure(message):
-                Terminal.error("warning: \(message); the report has no peers")
-                report.skipped.append(BenchSkip(kernel: "peers", reason: message))
+            case let .failure(failure):
+                Terminal.error("warning: \(failure); the report has no peers")
+                report.skipped.append(BenchSkip(kernel: "peers", reason: failure.description))
             }
         }
         for (source, peers) in peerReports {
@@ -153,15 +152,20 @@ struct Bench: ParsableCommand {
             say("note: " + note)
         }
 
-        do {
-            let data = try ReportJSON.encode(report)
-            try PerformanceReport.write(report, to: reportDir)
-            try data.write(to: URL(fileURLWithPath: reportDir).appendingPathComponent("performance.json"))
-            if let json { try data.write(to: URL(fileURLWithPath: json)) }
-        } catch {
-            throw Terminal.usageFailure("cannot write the report: \(error.localizedDescription)")
-        }
+        try files(of: report).write()
         printSummary(report, alreadyPrinted: excluded)
+    }
+
+    /// performance.md, its chart and performance.json in the report folder, and the JSON at --json.
+    private func files(of report: BenchReport) throws -> ReportFiles {
+        let folder = reportOptions.reportDir
+        var files = ReportFiles()
+        let data = try ReportFiles.json(report)
+        files.add(Data(PerformanceReport.markdown(report).utf8), named: "performance.md", in: folder)
+        files.add(Data(PerformanceReport.svg(report).utf8), named: PerformanceReport.chartFile, in: folder)
+        files.add(data, named: "performance.json", in: folder)
+        if let json = reportOptions.json { files.add(data, at: json) }
+        return files
     }
 
     private static func readPeers(_ path: String) throws(BenchError) -> BenchReport {
@@ -178,13 +182,23 @@ struct Bench: ParsableCommand {
         }
     }
 
-    private enum PeersOutcome {
-        case success(BenchReport)
-        case failure(String)
+    /// Why --run-peers gave no report: the bench still writes its own, noting the peers as skipped.
+    private enum PeersFailure: Error, CustomStringConvertible {
+        case couldNotStart(command: String, reason: String)
+        case exited(command: String, status: Int32)
+        case unreadable(BenchError)
+
+        var description: String {
+            switch self {
+            case let .couldNotStart(command, reason): "could not start \(command): \(reason)"
+            case let .exited(command, status): "\(command) exited with status \(status)"
+            case let .unreadable(error): error.description
+            }
+        }
     }
 
     /// Runs the peers script as a subprocess, its output passed on to stderr, and reads the JSON it writes.
-    private func runPeersScript(shapes: [BenchShape], threads: Int, settings: BenchSettings) -> PeersOutcome {
+    private func runPeersScript(shapes: [BenchShape], threads: Int, settings: BenchSettings) -> Result<BenchReport, PeersFailure> {
         let output = NSTemporaryDirectory() + "dcn-peers-\(getpid()).json"
         defer { try? FileManager.default.removeItem(atPath: output) }
         var arguments = [python, peersScript, "--threads", "\(threads)", "--json", output,
@@ -197,20 +211,17 @@ struct Bench: ParsableCommand {
         process.arguments = arguments
         // Its result lines are progress here: the summary prints every peer result again, with the fraction of peak.
         process.standardOutput = FileHandle.standardError
+        let command = "\(python) \(peersScript)"
         do {
             try process.run()
         } catch {
-            return .failure("could not start \(python) \(peersScript): \(error.localizedDescription)")
+            return .failure(.couldNotStart(command: command, reason: error.localizedDescription))
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            return .failure("\(python) \(peersScript) exited with status \(process.terminationStatus)")
+            return .failure(.exited(command: command, status: process.terminationStatus))
         }
-        do {
-            return .success(try Self.readPeers(output))
-        } catch {
-            return .failure(error.description)
-        }
+        return Result { () throws(BenchError) in try Self.readPeers(output) }.mapError(PeersFailure.unreadable)
     }
 
     private static func line(_ r: BenchResult) -> String {
@@ -232,7 +243,7 @@ struct Bench: ParsableCommand {
         let ours = report.results.count - peers.count
         let cut = report.results.count { $0.cutShort != nil }
         say("\(ours) dcn result\(ours == 1 ? "" : "s"), \(peers.count) peer result\(peers.count == 1 ? "" : "s"), "
-              + "\(cut) cut short, \(report.skipped.count) skipped; report in \(reportDir)/performance.md")
+              + "\(cut) cut short, \(report.skipped.count) skipped; report in \(reportOptions.reportDir)/performance.md")
     }
 
     /// Writes a line to stdout at once, unbuffered, so that it stays in order with progress on stderr in one log.

@@ -62,10 +62,15 @@ struct Compare: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the Markdown to this file.", valueName: "file"))
     var markdown: String?
 
-    func run() throws {
-        if !(maxSlowdown >= 0) { throw Terminal.usageFailure("--max-slowdown must be 0 or more, got \(maxSlowdown)") }
-        if !(maxAccuracyLoss >= 1) { throw Terminal.usageFailure("--max-accuracy-loss must be at least 1, got \(maxAccuracyLoss)") }
-        if !(accuracyFloor >= 0) { throw Terminal.usageFailure("--accuracy-floor must be 0 or more, got \(accuracyFloor)") }
+    func validate() throws {
+        guard maxSlowdown >= 0 else { throw ValidationError("--max-slowdown must be 0 or more, got \(maxSlowdown)") }
+        guard maxAccuracyLoss >= 1 else { throw ValidationError("--max-accuracy-loss must be at least 1, got \(maxAccuracyLoss)") }
+        guard accuracyFloor >= 0 else { throw ValidationError("--accuracy-floor must be 0 or more, got \(accuracyFloor)") }
+        _ = try sides()
+    }
+
+    /// The reports of A and of B, from the paths or --a and --b (see the discussion).
+    private func sides() throws(ValidationError) -> (a: [String], b: [String]) {
         var a = aPaths, b = bPaths
         switch paths.count {
         case 0: break
@@ -75,12 +80,17 @@ struct Compare: ParsableCommand {
             (a, b) = (Array(paths.prefix(n / 2)), Array(paths.suffix(n / 2)))
         default:
             if a.isEmpty && b.isEmpty {
-                throw Terminal.usageFailure("give A's and B's reports: two paths (A B), an even number (A's then B's), or --a and --b; "
+                throw ValidationError("give A's and B's reports: two paths (A B), an even number (A's then B's), or --a and --b; "
                     + "one path needs --kernel-a and --kernel-b")
             }
-            if !paths.isEmpty { throw Terminal.usageFailure("give the paths either positionally or with --a and --b, not both") }
+            if !paths.isEmpty { throw ValidationError("give the paths either positionally or with --a and --b, not both") }
         }
-        if a.isEmpty || b.isEmpty { throw Terminal.usageFailure("run \(a.isEmpty ? "A" : "B") has no report") }
+        if a.isEmpty || b.isEmpty { throw ValidationError("run \(a.isEmpty ? "A" : "B") has no report") }
+        return (a, b)
+    }
+
+    func run() throws {
+        let (a, b) = try sides()
         let thresholds = CompareThresholds(maxSlowdown: maxSlowdown / 100, maxAccuracyLoss: maxAccuracyLoss,
                                            accuracyFloor: accuracyFloor, gateAllCores: gateAllCores)
         let comparison: Comparison

@@ -10,8 +10,8 @@ struct Generate: ParsableCommand {
     @Option(help: "The golden file to write (replaced if it exists).")
     var out: String
 
-    @Option(help: "The suite to write: \(SuiteGenerator.suites.joined(separator: ", ")).")
-    var suite = "default"
+    @Option(help: "The suite to write.")
+    var suite = SuiteName.standard
 
     @Option(help: "Seed of the random inputs.")
     var seed = SuiteGenerator.defaultSeed
@@ -20,7 +20,7 @@ struct Generate: ParsableCommand {
         let generator = SuiteGenerator(seed: seed)
         let summary: SuiteSummary
         do {
-            summary = try generator.generate(suite: suite, to: out, generator: "dcn \(Dcn.version) generate --suite \(suite) --seed \(seed)") { done, total, name in
+            summary = try generator.generate(suite: suite.name, to: out, generator: "dcn \(Dcn.version) generate --suite \(suite.name) --seed \(seed)") { done, total, name in
                 Terminal.progress("[\(done)/\(total)] \(name)")
             }
         } catch {
@@ -29,6 +29,6 @@ struct Generate: ParsableCommand {
         }
         Terminal.clearProgress()
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
-        print("wrote \(out): \(summary.validCases) valid cases, \(summary.errorCases) error cases, \(summary.tags.count) tags, \(summary.errorCodes.count) error codes, \(size) bytes (suite \(suite), seed \(seed); \(summary.redraws) weak draws redrawn)")
+        print("wrote \(out): \(summary.validCases) valid cases, \(summary.errorCases) error cases, \(summary.tags.count) tags, \(summary.errorCodes.count) error codes, \(size) bytes (suite \(suite.name), seed \(seed); \(summary.redraws) weak draws redrawn)")
     }
 }

@@ -25,31 +25,22 @@ struct MergeReports: ParsableCommand {
     @Option(help: "Also write accuracy.md and accuracy.json to this folder.")
     var reportDir: String?
 
+    func validate() throws {
+        guard !reports.isEmpty else { throw ValidationError("give the shards' JSON reports") }
+    }
+
     func run() throws {
-        guard !reports.isEmpty else { throw Terminal.usageFailure("give the shards' JSON reports") }
         let merged: VerifyReport
         do {
             merged = try ReportMerger.merge(paths: reports)
         } catch {
             throw Terminal.usageFailure(error.description)
         }
-        do {
-            let data = try ReportJSON.encode(merged)
-            try data.write(to: URL(fileURLWithPath: json))
-            if let junit { try Data(AccuracyReport.junit(merged).utf8).write(to: URL(fileURLWithPath: junit)) }
-            if let reportDir {
-                try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-                let command = (["dcn", "merge-reports"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
-                try Data(AccuracyReport.markdown(merged, command: command).utf8).write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.md"))
-                try data.write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.json"))
-            }
-        } catch {
-            throw Terminal.usageFailure("cannot write the report: \(error.localizedDescription)")
-        }
-        for file in merged.unreadable { print("UNREADABLE \(file.file): \(file.message)") }
-        for result in merged.results where result.status == .fail {
-            print("FAIL \(result.kernel) \(result.file): \(result.caseName): \(result.message ?? "")")
-        }
+        let command = (["dcn", "merge-reports"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
+        var files = ReportFiles()
+        try files.add(merged, command: command, folder: reportDir, json: json, junit: junit)
+        try files.write()
+        Verify.printProblems(merged, failures: true)
         let s = merged.summary
         print("merged \(reports.count) reports: \(s.passed) passed, \(s.failed) failed (\(s.cases) cases, \(s.files) files, \(merged.kernels.count) kernels; JSON in \(json))")
         if merged.exitCode != 0 { throw ExitCode(merged.exitCode) }

@@ -24,33 +24,36 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The outputs file to write.")
     var out: String
 
-    @Option(help: "Threads for multithreaded kernels (default: one per core).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Largest working memory one case may need, in bytes; larger cases are recorded as too_large.")
-    var maxMemory = ResourceLimits.standard.maxWorkingBytes
+    @OptionGroup var memoryOptions: MemoryOptions
 
     @OptionGroup(title: "A C plugin instead of a built-in kernel")
     var external: SourceOptions
 
-    func run() throws {
-        guard external.outputs.isEmpty else { throw Terminal.usageFailure("dcn run writes outputs files; --outputs is for dcn verify") }
+    /// The one source to run: --kernel's or --plugin's.
+    private func specification() throws(ValidationError) -> SourceSpecification {
         let specifications = try external.specifications(kernel.map { [$0] } ?? [])
         guard specifications.count == 1 else {
-            throw Terminal.usageFailure(specifications.isEmpty ? "give the kernel to run: --kernel NAME or --plugin LIB" : "dcn run runs one kernel, got \(specifications.count)")
+            throw ValidationError(specifications.isEmpty ? "give the kernel to run: --kernel NAME or --plugin LIB" : "dcn run runs one kernel, got \(specifications.count)")
         }
-        if let threads, threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
-        let selected: any ComputingSource
-        do { selected = try specifications[0].with(threads: threads).buildComputing() } catch {
-            throw Terminal.usageFailure(error.description)
-        }
+        return specifications[0]
+    }
+
+    func validate() throws {
+        guard external.outputs.isEmpty else { throw ValidationError("dcn run writes outputs files; --outputs is for dcn verify") }
+        _ = try specification()
+        guard FileManager.default.fileExists(atPath: golden) else { throw ValidationError("no such file: \(golden)") }
+    }
+
+    func run() throws {
+        let selected = try buildComputingSources([try specification()], threads: threadOptions.threads)[0]
         let name = selected.identity.name
-        guard FileManager.default.fileExists(atPath: golden) else { throw Terminal.usageFailure("no such file: \(golden)") }
         let producer = (["dcn \(Dcn.version)", "run"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
             + " (kernel \(name), \(selected.threads) thread\(selected.threads == 1 ? "" : "s"), host \(ProcessInfo.processInfo.hostName))"
         let summary: OutputsRecorder.Summary
         do {
-            summary = try OutputsRecorder(source: selected, limits: ResourceLimits(maxWorkingBytes: maxMemory))
+            summary = try OutputsRecorder(source: selected, limits: memoryOptions.limits)
                 .record(golden: golden, to: out, producer: producer, progress: { index, count, name in
                     Terminal.progress("[case \(index + 1)/\(count)] \(name)")
                 })

@@ -57,10 +57,12 @@ struct SourceOptions: ParsableArguments {
 
     /// `kernels` (the --kernel list, `framework` taking --u-acc/--u-s when given) followed by the
     /// --outputs and --plugin sources. With --outputs or --plugin and no --kernel, only those are checked.
-    func specifications(_ kernels: [SourceSpecification]) throws -> [SourceSpecification] {
+    /// Commands call it from their `validate()` too: whether --name, --u-acc and --u-s describe
+    /// anything depends on their --kernel list, which this group cannot see.
+    func specifications(_ kernels: [SourceSpecification]) throws(ValidationError) -> [SourceSpecification] {
         let describesFramework = kernels.contains { if case .framework = $0 { true } else { false } }
         if (sourceName != nil || uAcc != nil || uS != nil) && isEmpty && !describesFramework {
-            throw Terminal.usageFailure("--name, --u-acc and --u-s describe an --outputs file or a --plugin; neither was given")
+            throw ValidationError("--name, --u-acc and --u-s describe an --outputs file or a --plugin; neither was given")
         }
         let given = kernels.map { spec -> SourceSpecification in
             guard case let .framework(dataset, name, _) = spec, uAcc != nil || uS != nil else { return spec }
@@ -72,12 +74,19 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
-/// `specifications` with `threads` for those that take it, each built once; a source that cannot
-/// be built (unknown kernel, missing file or symbol) is bad usage.
+/// `specifications` with `threads` (checked by `ThreadOptions`) for those that take it, each built
+/// once; a source that cannot be built (unknown kernel, missing file or symbol) is bad usage.
 func buildSources(_ specifications: [SourceSpecification], threads: Int?) throws -> [any OutcomeSource] {
-    if let threads, threads < 1 { throw Terminal.usageFailure("--threads must be at least 1, got \(threads)") }
-    return try specifications.map { spec in
+    try specifications.map { spec in
         do throws(SourceError) { return try spec.with(threads: threads).build() } catch { throw Terminal.usageFailure(error.description) }
+    }
+}
+
+/// The same for the sources that compute (built-in kernels and plugins, not outputs files), which
+/// `bench` times and `run` records.
+func buildComputingSources(_ specifications: [SourceSpecification], threads: Int?) throws -> [any ComputingSource] {
+    try specifications.map { spec in
+        do throws(SourceError) { return try spec.with(threads: threads).buildComputing() } catch { throw Terminal.usageFailure(error.description) }
     }
 }
 

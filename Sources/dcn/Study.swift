@@ -27,8 +27,11 @@ struct Study: ParsableCommand {
         @Option(help: "Folder for the report.")
         var reportDir = "reports"
 
+        func validate() throws {
+            guard problems >= 1 else { throw ValidationError("--problems must be at least 1, got \(problems)") }
+        }
+
         func run() throws {
-            guard problems >= 1 else { throw Terminal.usageFailure("--problems must be at least 1") }
             var study = FP16Study()
             study.seed = seed
             study.problemsPerPoint = problems
@@ -36,16 +39,12 @@ struct Study: ParsableCommand {
             Terminal.clearProgress()
             let command = (["dcn", "study", "fp16"] + CommandLine.arguments.dropFirst(3)).joined(separator: " ")
             let charts = result.charts()
-            do {
-                try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-                let folder = URL(fileURLWithPath: reportDir)
-                try Data(result.markdown(command: command).utf8).write(to: folder.appendingPathComponent("fp16-study.md"))
-                try ReportJSON.encode(result).write(to: folder.appendingPathComponent("fp16-study.json"))
-                try Data(charts.rms.utf8).write(to: folder.appendingPathComponent("fp16-study-rms.svg"))
-                try Data(charts.max.utf8).write(to: folder.appendingPathComponent("fp16-study-max.svg"))
-            } catch {
-                throw Terminal.usageFailure("cannot write the report: \(error.localizedDescription)")
-            }
+            var files = ReportFiles()
+            files.add(Data(result.markdown(command: command).utf8), named: "fp16-study.md", in: reportDir)
+            files.add(try ReportFiles.json(result), named: "fp16-study.json", in: reportDir)
+            files.add(Data(charts.rms.utf8), named: "fp16-study-rms.svg", in: reportDir)
+            files.add(Data(charts.max.utf8), named: "fp16-study-max.svg", in: reportDir)
+            try files.write()
             print(result.findings())
             print("wrote \(reportDir)/fp16-study.md, fp16-study.json, fp16-study-rms.svg, fp16-study-max.svg")
         }

@@ -19,23 +19,16 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("kernel"), help: ArgumentHelp("A kernel to check (repeatable; default: all): a name of `dcn kernels`, framework, framework:DATASET, outputs:FILE or plugin:LIB.", valueName: "name"))
     var kernels: [SourceSpecification] = []
 
-    @Option(help: "Threads for multithreaded kernels (default: one per core).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Also write the results as JSON to this file.")
-    var json: String?
+    @OptionGroup var reportOptions: ReportOptions
 
     @Option(help: "Write JUnit XML for CI systems to this file.")
     var junit: String?
 
-    @Option(help: "Folder for accuracy.md and accuracy.json.")
-    var reportDir = "reports"
+    @OptionGroup var memoryOptions: MemoryOptions
 
-    @Option(help: "Largest working memory one case may need, in bytes; larger cases fail with too_large.")
-    var maxMemory = ResourceLimits.standard.maxWorkingBytes
-
-    @Flag(help: "Print only the summary line.")
-    var quiet = false
+    @OptionGroup var quietOption: QuietOption
 
     @Option(help: ArgumentHelp("Check only part I of N of the (file, case, kernel) list, for CI fleets; join the parts' --json with `dcn merge-reports`.",
                                valueName: "I/N"))
@@ -55,10 +48,12 @@ struct Verify: ParsableCommand {
 
     func validate() throws {
         guard caseTimeout > 0 else { throw ValidationError("--case-timeout must be positive, got \(caseTimeout)") }
+        _ = try external.specifications(kernels)
     }
 
     func run() throws {
         // --outputs / --plugin join --kernel's sources; the reader child processes receive them as JSON.
+        let threads = threadOptions.threads
         let given = try external.specifications(kernels)
         let specifications = (given.isEmpty ? SourceSpecification.allKernels() : given).map { $0.with(threads: threads) }
         let sources = try buildSources(specifications, threads: threads)
@@ -70,7 +65,7 @@ struct Verify: ParsableCommand {
         }
         guard !files.isEmpty else { throw Terminal.usageFailure("no .h5 files under \(paths.joined(separator: ", "))") }
 
-        let limits = ResourceLimits(maxWorkingBytes: maxMemory)
+        let limits = memoryOptions.limits
         let progress = { (step: VerifyProgress) in
             let file = step.fileCount > 1 ? "file \(step.fileNumber)/\(step.fileCount) " : ""
             Terminal.progress("[\(file)case \(step.done)/\(step.total)] \(step.file): \(step.caseName)")
@@ -88,28 +83,29 @@ struct Verify: ParsableCommand {
         Terminal.clearProgress()
 
         let command = (["dcn", "verify"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
-        do {
-            try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-            let jsonData = try ReportJSON.encode(report)
-            try Data(AccuracyReport.markdown(report, command: command).utf8).write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.md"))
-            try jsonData.write(to: URL(fileURLWithPath: "\(reportDir)/accuracy.json"))
-            if let json { try jsonData.write(to: URL(fileURLWithPath: json)) }
-            if let junit { try Data(AccuracyReport.junit(report).utf8).write(to: URL(fileURLWithPath: junit)) }
-        } catch {
-            throw Terminal.usageFailure("cannot write the report: \(error.localizedDescription)")
-        }
+        var reportFiles = ReportFiles()
+        try reportFiles.add(report, command: command, folder: reportOptions.reportDir, json: reportOptions.json, junit: junit)
+        try reportFiles.write()
         printSummary(report)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
-    private func printSummary(_ report: VerifyReport) {
+    /// The files that could not be read, then (with `failures`) each failed (case, kernel): the lines
+    /// that `verify` and `merge-reports` print before their summary.
+    static func printProblems(_ report: VerifyReport, failures: Bool) {
         for file in report.unreadable {
             print("UNREADABLE \(file.file): \(file.message)")
         }
+        guard failures else { return }
+        for result in report.results where result.status == .fail {
+            print("FAIL \(result.kernel) \(result.file): \(result.caseName): \(result.message ?? "")")
+        }
+    }
+
+    private func printSummary(_ report: VerifyReport) {
+        let quiet = quietOption.quiet
+        Self.printProblems(report, failures: !quiet)
         if !quiet {
-            for result in report.results where result.status == .fail {
-                print("FAIL \(result.kernel) \(result.file): \(result.caseName): \(result.message ?? "")")
-            }
             for kernel in report.kernels.map(\.name) {
                 let results = report.results.filter { $0.kernel == kernel }
                 let passed = results.count { $0.status == .pass }
@@ -123,7 +119,7 @@ struct Verify: ParsableCommand {
         }
         let notImplemented = s.notImplemented > 0 ? ", \(s.notImplemented) not implemented" : ""
         let without = s.casesWithoutPass > 0 ? "; \(s.casesWithoutPass) (case, kernel) pairs have no \(pass.rawValue) part" : ""
-        print("\(s.passed) passed, \(s.failed) failed\(notImplemented) (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels\(without); report in \(reportDir)/accuracy.md)")
+        print("\(s.passed) passed, \(s.failed) failed\(notImplemented) (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels\(without); report in \(reportOptions.reportDir)/accuracy.md)")
     }
 
     /// "; backward 70/70 passed, worst ratio 0.41", or "; backward not implemented (70 cases)".
@@ -148,20 +144,15 @@ struct VerifyFile: ParsableCommand {
     @Argument var file: String
     @Option var fileIndex = 0
     @Option var outcome: String
-    /// The parent's `SourceSpecification`s as JSON (`IsolatedVerifier.encode`).
-    @Option var sources: String
-    @Option var maxMemory = ResourceLimits.standard.maxWorkingBytes
+    @Option var sources: SpecificationList
+    @OptionGroup var memoryOptions: MemoryOptions
     @Option var shard: Shard?
     @Option(name: .customLong("pass")) var pass: PassSelection = .both
     @Option(name: .customLong("skip-case")) var skipCases: [Int] = []
 
     func run() throws {
-        let specifications: [SourceSpecification]
-        do { specifications = try IsolatedVerifier.decodeSpecifications(sources) } catch {
-            throw Terminal.usageFailure("--sources is not a list of source specifications: \(error)")
-        }
-        let verifier = Verifier(sources: try buildSources(specifications, threads: nil),
-                                limits: ResourceLimits(maxWorkingBytes: maxMemory), shard: shard, passes: pass.passes)
+        let verifier = Verifier(sources: try buildSources(sources.specifications, threads: nil),
+                                limits: memoryOptions.limits, shard: shard, passes: pass.passes)
         let result = verifier.verifyFile(file, index: fileIndex, skip: Set(skipCases)) { event in
             FileHandle.standardOutput.write(Data(IsolatedVerifier.line(for: event).utf8))
         }

@@ -1,4 +1,5 @@
 import Conformance
+import DeformConv
 import Foundation
 import XCTest
 
@@ -43,7 +44,9 @@ final class BenchCommandLineTests: XCTestCase {
         XCTAssertTrue(invalid.stderr.contains("groups"), invalid.stderr)
         let kernel = try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--kernel", "no-such-kernel", "--report-dir", folder] + quick)
         XCTAssertEqual(kernel.status, 2)
-        XCTAssertTrue(kernel.stderr.contains("unknown kernel 'no-such-kernel'"), kernel.stderr)
+        // Refused while the command line is read (KernelName), with the kernels listed.
+        XCTAssertTrue(kernel.stderr.contains("'no-such-kernel' is invalid for '--kernel <name>'"), kernel.stderr)
+        XCTAssertTrue(KernelRegistry.names.allSatisfy { kernel.stderr.contains("'\($0)'") }, kernel.stderr)
         XCTAssertEqual(try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--peers", folder + "/missing.json", "--report-dir", folder] + quick).status, 2)
         XCTAssertEqual(try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--runs", "0", "--report-dir", folder]).status, 2)
         XCTAssertEqual(try runDcn(["bench", "--threads", "0", "--report-dir", folder]).status, 2)
