@@ -30,14 +30,8 @@ public struct OutputsRecorder: Sendable {
     /// Records the cases of `golden` for which `include` is true (default: all).
     public func record(golden: String, to path: String, producer: String, include: (String) -> Bool = { _ in true },
                        progress: (Int, Int, String) -> Void = { _, _, _ in }) throws(OutputsFileError) -> Summary {
-        let reader: GoldenFileReader
-        let names: [String]
-        do {
-            reader = try GoldenFileReader(path: golden)
-            names = try reader.caseNames()
-        } catch {
-            throw OutputsFileError(error.description)
-        }
+        let (reader, names): (GoldenFileReader, [String])
+        do { (reader, names) = try GoldenFileReader.opening(golden) } catch { throw OutputsFileError(error.description) }
         let identity = source.identity
         let writer = try OutputsFileWriter(path: path, producer: producer, golden: golden, kernel: identity.name,
                                            uAcc: identity.uAcc, uS: identity.uS)

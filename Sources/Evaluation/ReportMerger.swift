@@ -76,7 +76,10 @@ public enum ReportMerger {
         merged.summary.files = info.files.count
         merged.summary.unreadableFiles = merged.unreadable.count
         merged.summary.passed = merged.results.count { $0.status == .pass }
-        merged.summary.failed = merged.results.count - merged.summary.passed
+        merged.summary.failed = merged.results.count { $0.status == .fail }
+        merged.summary.notImplemented = merged.results.count { $0.status == .notImplemented }
+        merged.summary.backward = VerifyReport.BackwardSummary(merged.results)
+        merged.summary.casesWithoutPass = reports.reduce(0) { $0 + $1.1.summary.casesWithoutPass }
         let kernels = max(first.kernels.count, 1)
         merged.summary.cases = Set(slots.indices.filter { slots[$0] != nil }.map { $0 / kernels }).count
         return merged

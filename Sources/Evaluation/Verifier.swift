@@ -77,12 +77,8 @@ public struct Verifier: Sendable {
     public func verifyFile(_ file: String, index fileIndex: Int, skip: Set<Int> = [],
                            events: (FileEvent) -> Void = { _ in }) -> FileOutcome {
         let shard = self.shard ?? .all
-        let reader: GoldenFileReader
-        let names: [String]
-        do {
-            reader = try GoldenFileReader(path: file)
-            names = try reader.caseNames()
-        } catch {
+        let (reader, names): (GoldenFileReader, [String])
+        do { (reader, names) = try GoldenFileReader.opening(file) } catch {
             return FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: error.description))
         }
         // A file whose /cases group lists nothing (a flipped bit can hide every case) would

@@ -102,6 +102,12 @@ public final class GoldenFileReader {
 
     deinit { file.close() }
 
+    /// Opens `path` and lists its cases, the first two steps of every reader of a golden file.
+    public static func opening(_ path: String) throws(GoldenFileError) -> (reader: GoldenFileReader, names: [String]) {
+        let reader = try GoldenFileReader(path: path)
+        return (reader, try reader.caseNames())
+    }
+
     /// The case names in the file, in name order.
     public func caseNames() throws(GoldenFileError) -> [String] {
         do {
@@ -186,18 +192,12 @@ public final class GoldenFileReader {
     public func inputs<T: HDF5Element & Sendable>(of name: String, problem: DeformConvProblem, as type: T.Type) throws(GoldenFileError) -> DeformConvInputs<T> {
         let group = try open(name)
         func read(_ field: String, count: Int) throws(GoldenFileError) -> [T] {
-            do {
+            try reading(name, field) {
                 let values = try group.read(field, as: T.self).values
                 guard values.count == count else {
                     throw GoldenFileError(file: path, caseName: name, field: field, message: "holds \(values.count) elements, its shape says \(count)")
                 }
                 return values
-            } catch let error as HDF5Error {
-                throw GoldenFileError(error, caseName: name, field: field)
-            } catch let error as GoldenFileError {
-                throw error
-            } catch {
-                throw GoldenFileError(file: path, caseName: name, field: field, message: "\(error)")
             }
         }
         return DeformConvInputs(
@@ -210,12 +210,12 @@ public final class GoldenFileReader {
     /// expected gradients (gx, gweight, goffsets, gbias) when the case has `gy`.
     public func output(of name: String, problem: DeformConvProblem) throws(GoldenFileError) -> GoldenOutput {
         let group = try open(name)
-        func read(_ field: String, _ expected: [Int]) throws(GoldenFileError) -> [Double]? {
+        func read(_ field: String, _ expected: [Int], _ shapeName: String = "the output shape") throws(GoldenFileError) -> [Double]? {
             guard group.contains(field) else { return nil }
-            return try readDoubles(group, name, field, shape: expected)
+            return try readDoubles(group, name, field, shape: expected, shapeName: shapeName)
         }
-        func required(_ field: String, _ expected: [Int]) throws(GoldenFileError) -> [Double] {
-            guard let values = try read(field, expected) else {
+        func required(_ field: String, _ expected: [Int], _ shapeName: String = "the output shape") throws(GoldenFileError) -> [Double] {
+            guard let values = try read(field, expected, shapeName) else {
                 throw GoldenFileError(file: path, caseName: name, field: field, message: "required dataset is missing")
             }
             return values
@@ -226,10 +226,10 @@ public final class GoldenFileReader {
         if group.contains("gy") {
             let g = problem.geometry
             output.gradients = DeformConvGradients(
-                gx: try required("gx", [g.batch, g.channels, g.height, g.width]),
-                gweight: try required("gweight", [g.outputChannels, problem.channelsPerGroup, g.kernelHeight, g.kernelWidth]),
-                goffsets: try required("goffsets", [g.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth]),
-                gbias: problem.hasBias ? try required("gbias", [g.outputChannels]) : nil)
+                gx: try required("gx", [g.batch, g.channels, g.height, g.width], "x's shape"),
+                gweight: try required("gweight", [g.outputChannels, problem.channelsPerGroup, g.kernelHeight, g.kernelWidth], "weight's shape"),
+                goffsets: try required("goffsets", [g.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth], "offsets' shape"),
+                gbias: problem.hasBias ? try required("gbias", [g.outputChannels], "bias' shape") : nil)
         }
         return output
     }
@@ -237,34 +237,35 @@ public final class GoldenFileReader {
     /// The incoming gradient gy of a backward case whose spec `validateGradient` accepted, in the problem's element type.
     public func gradientInput<T: HDF5Element & Sendable>(of name: String, problem: DeformConvProblem, as type: T.Type) throws(GoldenFileError) -> [T] {
         let group = try open(name)
-        do {
+        return try reading(name, "gy") {
             let (shape, values) = try group.read("gy", as: T.self)
             guard shape == problem.outputShape, values.count == problem.outputCount else {
                 throw GoldenFileError(file: path, caseName: name, field: "gy", message: "shape \(shape) differs from the output shape \(problem.outputShape)")
             }
             return values
-        } catch let error as HDF5Error {
-            throw GoldenFileError(error, caseName: name, field: "gy")
-        } catch let error as GoldenFileError {
-            throw error
-        } catch {
-            throw GoldenFileError(file: path, caseName: name, field: "gy", message: "\(error)")
         }
     }
 
     /// A float64 dataset of a known shape; the shape is checked before any data is read, since a
     /// hostile file may declare terabytes.
-    private func readDoubles(_ group: Group, _ name: String, _ field: String, shape expected: [Int]) throws(GoldenFileError) -> [Double] {
-        do {
+    private func readDoubles(_ group: Group, _ name: String, _ field: String, shape expected: [Int], shapeName: String) throws(GoldenFileError) -> [Double] {
+        try reading(name, field) {
             let declared = try group.datasetInfo(field).shape
             guard declared == expected else {
-                throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(declared) differs from the expected shape \(expected)")
+                throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(declared) differs from \(shapeName) \(expected)")
             }
             let (shape, values) = try group.read(field, as: Double.self)
             guard shape == expected, values.count == expected.reduce(1, *) else {
-                throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(shape) differs from the expected shape \(expected)")
+                throw GoldenFileError(file: path, caseName: name, field: field, message: "shape \(shape) differs from \(shapeName) \(expected)")
             }
             return values
+        }
+    }
+
+    /// Runs a read of `field`, with every error it throws named by file, case and field.
+    private func reading<R>(_ name: String, _ field: String, _ body: () throws -> R) throws(GoldenFileError) -> R {
+        do {
+            return try body()
         } catch let error as HDF5Error {
             throw GoldenFileError(error, caseName: name, field: field)
         } catch let error as GoldenFileError {

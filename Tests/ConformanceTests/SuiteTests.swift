@@ -132,7 +132,11 @@ final class SuiteTests: XCTestCase {
     func testEveryErrorRecipeRaisesItsCode() throws {
         for (index, recipe) in DefaultSuite.errors.enumerated() {
             let golden = try SuiteGenerator().errorCase(recipe, seed: UInt64(index))
-            XCTAssertThrowsError(try DeformConvProblem(validating: golden.arguments), recipe.name) { error in
+            // A backward error case (gy present) passes the forward validation and fails the gradient's (SPEC section 7).
+            XCTAssertThrowsError(try {
+                let problem = try DeformConvProblem(validating: golden.arguments)
+                if let gy = golden.gy { try problem.validateGradient(gy.spec) }
+            }(), recipe.name) { error in
                 XCTAssertEqual((error as? DeformConvError)?.code, recipe.code, recipe.name)
             }
         }
