@@ -23,6 +23,11 @@ public struct FuzzKernelTally: Sendable {
     public var violations = 0
     public var failed = 0
     public var worstRatio = 0.0
+    /// Backward parts checked, and the worst ratio over their gradients (SPEC section 7).
+    public var backward = 0
+    public var backwardWorstRatio = 0.0
+    /// Problems whose backward the kernel does not implement (counted, never a pass).
+    public var notImplemented = 0
     /// Output elements within the bound only because of its gradual-underflow term (SPEC section 3).
     public var passedByUnderflowTerm = 0
 }
@@ -56,14 +61,20 @@ public struct FuzzRunner: Sendable {
     public var varyThreads: Bool
     /// Folder where each failing problem is written as a golden file.
     public var saveFailures: String?
+    /// The passes to check; with the backward, problems carry gy and the exact gradients.
+    public var passes: Set<KernelPass> {
+        didSet { generator.backward = passes.contains(.backward) }
+    }
 
     public init(seed: UInt64, kernels: [any DeformConvKernel], limits: ResourceLimits = .standard,
-                varyThreads: Bool = true, saveFailures: String? = nil) {
+                varyThreads: Bool = true, saveFailures: String? = nil, passes: Set<KernelPass> = [.forward]) {
         generator = FuzzProblemGenerator(seed: seed)
+        generator.backward = passes.contains(.backward)
         self.kernels = kernels
         self.limits = limits
         self.varyThreads = varyThreads
         self.saveFailures = saveFailures
+        self.passes = passes
     }
 
     /// Problems `first ..< first + count`; `onFailure` is called as failures are found, `progress` after each problem.
@@ -126,7 +137,17 @@ public struct FuzzRunner: Sendable {
             // A kernel that takes a thread count is named with the one drawn, for the reproducer.
             let takesThreads = original.with(threads: original.threads + 1).threads != original.threads
             let label = varyThreads && takesThreads ? "\(kernel.name) (\(kernel.threads) threads)" : kernel.name
-            let (outcome, result) = Evaluation.evaluate(item, with: KernelSource(kernel))
+            let (outcome, result) = Evaluation.evaluate(item, with: KernelSource(kernel), passes: passes)
+            if let backward = result.backward {
+                if backward.status == .notImplemented {
+                    summary.kernels[k].notImplemented += 1
+                } else {
+                    summary.kernels[k].backward += 1
+                    if let ratio = backward.ratio, AccuracyStats.isWorse(ratio, than: summary.kernels[k].backwardWorstRatio) {
+                        summary.kernels[k].backwardWorstRatio = ratio
+                    }
+                }
+            }
             if let stats = result.accuracy {
                 summary.kernels[k].passedByUnderflowTerm += stats.passedByUnderflowTerm ?? 0
                 if AccuracyStats.isWorse(stats.worstRatio, than: summary.kernels[k].worstRatio) {
@@ -134,7 +155,8 @@ public struct FuzzRunner: Sendable {
                 }
             }
             if result.status == .fail {
-                fail(k, label, result.accuracy.map { FailureText.outsideBound($0, locating: true) } ?? result.message ?? "failed")
+                let forwardFailed = result.accuracy.map { !$0.passed } ?? false
+                fail(k, label, forwardFailed ? FailureText.outsideBound(result.accuracy!, locating: true) : result.message ?? "failed")
             }
             guard case let .output(values, _, _)? = outcome else { continue }
             outputs[kernel.name] = values.map(\.bitPattern)

@@ -45,6 +45,10 @@ public struct FuzzProblemGenerator: Sendable {
     /// Only problems of this dtype (the draw is otherwise unchanged); nil for both.
     public var dtype: DataType?
 
+    /// Valid problems carry gy and the exact gradients, and violations may break the backward's rule
+    /// too (`dcn fuzz --pass backward|both`); without it the draw is exactly as before.
+    public var backward = false
+
     public init(seed: UInt64, violationFraction: Double = 0.2, maxMultiplyAdds: Int = 60_000) {
         self.seed = seed
         self.violationFraction = violationFraction
@@ -61,7 +65,8 @@ public struct FuzzProblemGenerator: Sendable {
         let descriptor = ProblemDescriptor(geometry: geometry).description
         if rng.uniform(0, 1) < violationFraction {
             var golden = Self.base(geometry, dtype: dtype, bias: bias, &rng)
-            let code = ErrorCode.forwardCases[rng.integer(0, ErrorCode.forwardCases.count - 1)]
+            let codes = backward ? ErrorCode.allCases : ErrorCode.forwardCases
+            let code = codes[rng.integer(0, codes.count - 1)]
             let what = FuzzViolations.break(&golden, code, geometry, &rng)
             golden.name = "fuzz-\(index)-\(code.rawValue)"
             golden.tags = ["error"]
@@ -72,7 +77,8 @@ public struct FuzzProblemGenerator: Sendable {
                                styles: "\(dtype)\(bias ? " bias" : "")", golden: golden)
         }
         let recipe = drawRecipe(descriptor, geometry, dtype: dtype, bias: bias, index: index, &rng)
-        var golden = try SuiteGenerator().validCase(recipe, seed: SeededGenerator.derive(problemSeed, 1), allowWeak: true).0
+        var golden = try SuiteGenerator().validCase(recipe, seed: SeededGenerator.derive(problemSeed, 1), allowWeak: true,
+                                                    backward: backward).0
         golden.description = "dcn fuzz problem \(index) (seed \(problemSeed)): \(descriptor)"
         let styles = "\(dtype)\(bias ? " bias" : "") values=\(recipe.values) offsets=\(recipe.offsets) masks=\(recipe.masks)"
         return FuzzProblem(index: index, seed: problemSeed, kind: .valid, descriptor: descriptor, styles: styles, golden: golden)
@@ -325,8 +331,15 @@ enum FuzzViolations {
                                      data: .unwritten(dtype))
             return "a \(big.height)×\(big.width) input"
         case .gradShape:
-            // A forward call cannot break it; `problem(_:)` draws from ErrorCode.forwardCases.
-            preconditionFailure("grad_shape is a backward-only rule")
+            // The forward call stays valid; gy gets one dimension wrong (SPEC section 7).
+            guard let output = try? DeformConvProblem(validating: c.arguments).outputShape else {
+                preconditionFailure("the fuzz base case is a valid call")
+            }
+            var shape = output
+            let axis = rng.integer(0, 3)
+            shape[axis] += rng.integer(0, 1) == 0 || shape[axis] == 1 ? 1 : -1
+            c.gy = tensor(shape)
+            return "gy of shape \(shape), the output is \(output)"
         }
     }
 }

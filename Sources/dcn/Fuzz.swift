@@ -40,6 +40,9 @@ struct Fuzz: ParsableCommand {
     @Option(help: "Write each failing problem as a golden file to this folder (to add to vectors/).")
     var saveFailures: String?
 
+    @Option(name: .customLong("pass"), help: "Which passes to fuzz: forward, backward (problems with gy, against the reference's gradients) or both.")
+    var pass: PassSelection = .forward
+
     @OptionGroup var quietOption: QuietOption
 
     func validate() throws {
@@ -55,28 +58,34 @@ struct Fuzz: ParsableCommand {
         let names = kernels.isEmpty ? KernelRegistry.names.filter { $0 != "reference" } : kernels.map(\.name)
         let selected = names.compactMap { KernelRegistry.named($0, threads: threads) }
         let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000_007
-        var runner = FuzzRunner(seed: seed, kernels: selected, varyThreads: threads == nil, saveFailures: saveFailures)
+        var runner = FuzzRunner(seed: seed, kernels: selected, varyThreads: threads == nil, saveFailures: saveFailures,
+                                passes: pass.passes)
         runner.generator.violationFraction = violations
         runner.generator.dtype = dtype?.dataType
-        print("dcn fuzz --seed \(seed) --first \(first) --count \(count) --kernel \(names.joined(separator: " --kernel "))\(dtype.map { " --dtype \($0.rawValue)" } ?? "")")
+        let options = (dtype.map { " --dtype \($0.rawValue)" } ?? "") + (pass == .forward ? "" : " --pass \(pass.rawValue)")
+        print("dcn fuzz --seed \(seed) --first \(first) --count \(count) --kernel \(names.joined(separator: " --kernel "))\(options)")
         let summary = runner.run(first: first, count: count, onFailure: { failure in
             Terminal.clearProgress()
             print("FAIL \(failure.kernel) problem \(failure.index): \(failure.problem)")
             print("  \(failure.message)")
             let kernel = failure.kernel.split(separator: " ").first.map(String.init) ?? failure.kernel
-            print("  reproduce: dcn fuzz --seed \(seed) --first \(failure.index) --count 1 --kernel \(kernel)\(dtype.map { " --dtype \($0.rawValue)" } ?? "")")
+            print("  reproduce: dcn fuzz --seed \(seed) --first \(failure.index) --count 1 --kernel \(kernel)\(options)")
             if let saved = failure.savedTo { print("  saved: \(saved)") }
         }, progress: { done in
             if done % 50 == 0 || done == count { Terminal.progress("[\(done)/\(count)] problems") }
         })
         Terminal.clearProgress()
         if !quietOption.quiet {
-            let codes = ErrorCode.forwardCases.map { "\($0.rawValue) \(summary.violationsByCode[$0] ?? 0)" }.joined(separator: ", ")
+            let codes = (pass == .forward ? ErrorCode.forwardCases : ErrorCode.allCases).map { "\($0.rawValue) \(summary.violationsByCode[$0] ?? 0)" }.joined(separator: ", ")
             print("problems: \(summary.valid) valid (\(summary.float16) float16, \(summary.exact) exact, \(summary.weak) weak), \(summary.violations) violations (\(codes))")
             for tally in summary.kernels {
                 let decided = tally.passedByUnderflowTerm
                 let underflow = decided > 0 ? "; \(decided) element\(decided == 1 ? "" : "s") within the bound only by its underflow term" : ""
-                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed, worst ratio \(AccuracyReport.format(ratio: tally.worstRatio))\(underflow)")
+                var backward = ""
+                if tally.backward > 0 { backward += "; backward \(tally.backward) checked, worst ratio \(AccuracyReport.format(ratio: tally.backwardWorstRatio))" }
+                if tally.notImplemented > 0 { backward += "; backward not implemented (\(tally.notImplemented) problems)" }
+                let forward = pass == .backward ? "" : ", worst ratio \(AccuracyReport.format(ratio: tally.worstRatio))\(underflow)"
+                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed\(forward)\(backward)")
             }
         }
         let failedProblems = Set(summary.failures.map(\.index)).count

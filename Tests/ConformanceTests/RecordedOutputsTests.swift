@@ -205,7 +205,7 @@ final class RecordedOutputsTests: XCTestCase {
         let file = try File.open(outputs)
         let recordedCases = Set(try file.root.openGroup("cases").members().map(\.name))
         file.close()
-        XCTAssertGreaterThan(recordedCases.count, 120)
+        XCTAssertGreaterThanOrEqual(recordedCases.count, 100, "the cases of the suite before its backward cases, less those torchvision could not run")
         func valid(_ kernel: String, _ dtype: String) -> [CaseResult] {
             report.results.filter { $0.kernel == kernel && $0.expect == "ok" && $0.dtype == dtype && recordedCases.contains($0.caseName) }
         }
