@@ -106,6 +106,10 @@ public struct DeformConvProblem: Hashable, Sendable {
     public var offsetsCount: Int { batch * 3 * offsetTaps * outputHeight * outputWidth }
     public var outputCount: Int { batch * outputChannels * outputHeight * outputWidth }
     public var outputShape: [Int] { [batch, outputChannels, outputHeight, outputWidth] }
+    /// The shapes of x, weight and offsets, which their gradients share (SPEC section 7).
+    public var xShape: [Int] { [batch, channels, height, width] }
+    public var weightShape: [Int] { [outputChannels, channelsPerGroup, kernelHeight, kernelWidth] }
+    public var offsetsShape: [Int] { [batch, 3 * offsetTaps, outputHeight, outputWidth] }
 
     /// Memory the harness may hold for this problem: every input widened to Float64,
     /// plus the output, the reference output and its two error magnitudes.

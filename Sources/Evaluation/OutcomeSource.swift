@@ -61,16 +61,31 @@ extension ComputingSource {
     /// Validate the forward call, then the gradient (SPEC section 7), then run the backward pass.
     public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome {
         guard passes.contains(.backward) else { return .notImplemented }
-        guard let gySpec = item.header.gy else { return .unavailable("the case has no gy") }
         let problem: DeformConvProblem
-        do throws(DeformConvError) {
-            problem = try validate(item.header.arguments, limits: item.limits)
-            try problem.validateGradient(gySpec)
-        } catch {
-            return BackwardOutcome(error)
+        switch validateBackward(item) {
+        case nil: return .unavailable("the case has no gy")
+        case let .failure(error)?: return BackwardOutcome(error)
+        case let .success(validated)?: problem = validated
         }
         // A case that expects an error the backward validation did not raise: accepted, with nothing to run.
         guard item.header.expect == .ok else { return .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: [], gbias: nil), seconds: nil) }
+        return try runBackward(problem, on: item)
+    }
+
+    /// The forward validation, then the gradient's (SPEC section 7); nil when the case has no gy.
+    public func validateBackward(_ item: EvaluationCase) -> Result<DeformConvProblem, DeformConvError>? {
+        guard let gySpec = item.header.gy else { return nil }
+        return Result { () throws(DeformConvError) in
+            let problem = try validate(item.header.arguments, limits: item.limits)
+            try problem.validateGradient(gySpec)
+            return problem
+        }
+    }
+
+    /// The gradients of a problem `validateBackward` accepted, on the case's inputs and gy (also for a
+    /// case that expects an error, which `dcn run` records when the source accepts it):
+    /// `.gradients`, `.unavailable` for a failed run, `.notImplemented` when the source has none.
+    public func runBackward(_ problem: DeformConvProblem, on item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome {
         let inputs = try item.inputs(for: problem)
         let gy = try item.gradientInput(for: problem)
         let clock = ContinuousClock()

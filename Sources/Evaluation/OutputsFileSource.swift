@@ -13,13 +13,17 @@ public struct OutputsFileSource: RecordedSource {
     public var accumulationUnitRoundoff: Double
     public var samplingUnitRoundoff: Double
     public var producer: String?
+    /// [.forward], plus .backward when the file records any gradient or backward error
+    /// (`OutputsFileInfo.recordsBackward`): a forward-only file's backward is not implemented.
+    public var passes: Set<KernelPass>
 
-    public init(path: String, name: String, uAcc: Double, uS: Double, producer: String? = nil) {
+    public init(path: String, name: String, uAcc: Double, uS: Double, producer: String? = nil, passes: Set<KernelPass> = [.forward]) {
         self.path = path
         self.name = name
         accumulationUnitRoundoff = uAcc
         samplingUnitRoundoff = uS
         self.producer = producer
+        self.passes = passes
     }
 
     public var summary: String {
@@ -31,25 +35,47 @@ public struct OutputsFileSource: RecordedSource {
     }
 
     public func recorded(caseName: String, in goldenFile: String, outputShape: [Int]?) -> CaseOutcome {
-        let file: File
-        do { file = try File.open(path) } catch { return .unavailable("outputs file \(path): \(error)") }
-        defer { file.close() }
-        let place = "outputs file \(path): case '\(caseName)'"
-        let cases: Group
-        do { cases = try file.root.openGroup(GoldenSchema.casesGroup) } catch { return .unavailable("outputs file \(path): \(error)") }
-        guard cases.contains(caseName) else {
-            return .unavailable("no outputs recorded for this case: \(path) has no group /cases/\(caseName)")
+        withCaseGroup(caseName, missing: { .unavailable("no outputs recorded for this case: \($0)") }) { group, place in
+            if let error = Self.recordedError(group, OutputsSchema.forwardError) {
+                return .rejected(errorClass: error.errorClass, code: error.code, message: error.message)
+            }
+            guard group.contains("y") else {
+                return .unavailable("no outputs recorded for this case: \(place) has neither a 'y' dataset nor an 'error_class' attribute")
+            }
+            guard let outputShape else { return .output(values: [], storedType: "", seconds: nil) }
+            return RecordedReader.output(group, "y", shape: outputShape, where: place)
         }
-        let group: Group
-        do { group = try cases.openGroup(caseName) } catch { return .unavailable("\(place): \(error)") }
-        if let errorClass = group.stringAttribute("error_class") {
-            return .rejected(errorClass: errorClass, code: group.stringAttribute("error_code"),
-                          message: group.stringAttribute("error_message"))
+    }
+
+    /// The recorded gradients, a recorded backward error, or the forward's error when the case
+    /// records only that (the backward validation runs the forward's first, SPEC section 7).
+    public func recordedGradients(caseName: String, in goldenFile: String, problem: DeformConvProblem?) -> BackwardOutcome {
+        withCaseGroup(caseName, missing: { .unavailable("no gradients recorded for this case: \($0)") }) { group, place in
+            if let error = Self.recordedError(group, OutputsSchema.backwardError) {
+                return .rejected(errorClass: error.errorClass, code: error.code, message: error.message)
+            }
+            guard OutputsSchema.gradientFields.contains(where: group.contains) else {
+                if let error = Self.recordedError(group, OutputsSchema.forwardError) {
+                    return .rejected(errorClass: error.errorClass, code: error.code, message: error.message)
+                }
+                return .unavailable("no gradients recorded for this case: \(place) has no 'gx', 'gweight', 'goffsets' or 'gbias' dataset "
+                                    + "and no '\(OutputsSchema.backwardError.errorClass)' attribute")
+            }
+            guard let problem else { return .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: []), seconds: nil) }
+            return RecordedReader.gradients(group, suffix: "", problem: problem, where: place)
         }
-        guard group.contains("y") else {
-            return .unavailable("no outputs recorded for this case: \(place) has neither a 'y' dataset nor an 'error_class' attribute")
+    }
+
+    /// `body` on the case's group and its place for messages; `missing` with why when the file
+    /// cannot be read or has no such group.
+    private func withCaseGroup<R>(_ caseName: String, missing: (String) -> R, _ body: (Group, String) -> R) -> R {
+        RecordedReader.withCaseGroup(path, caseName, failed: { missing("outputs file \($0)") }) { group in
+            body(group, "outputs file \(path): case '\(caseName)'")
         }
-        guard let outputShape else { return .output(values: [], storedType: "", seconds: nil) }
-        return RecordedReader.output(group, "y", shape: outputShape, where: place)
+    }
+
+    private static func recordedError(_ group: Group, _ names: OutputsSchema.ErrorAttributes) -> (errorClass: String, code: String?, message: String?)? {
+        guard let errorClass = group.stringAttribute(names.errorClass) else { return nil }
+        return (errorClass, group.stringAttribute(names.code), group.stringAttribute(names.message))
     }
 }

@@ -13,44 +13,118 @@ public protocol RecordedSource: OutcomeSource {
     /// shape a valid case's output must have (nil for an error case): a recorded array of another
     /// shape is `.unavailable`, checked before any data is read.
     func recorded(caseName: String, in goldenFile: String, outputShape: [Int]?) -> CaseOutcome
+    /// What was recorded for the backward pass of case `caseName`, which has `gy`. `problem` is a
+    /// valid case's validated problem, whose shapes the gradients must have (nil for an error
+    /// case: recorded gradients are then an accepted call, not read).
+    func recordedGradients(caseName: String, in goldenFile: String, problem: DeformConvProblem?) -> BackwardOutcome
 }
 
 extension RecordedSource {
     /// Error cases look up what was recorded; valid cases are validated by SPEC section 2 first,
     /// for the shape the recorded output must have.
     public func outcome(for item: EvaluationCase) throws(CaseDataError) -> CaseOutcome {
-        guard item.header.expect == .ok else {
-            return recorded(caseName: item.header.name, in: item.file, outputShape: nil)
+        switch Self.validatedProblem(of: item) {
+        case let .success(problem): recorded(caseName: item.header.name, in: item.file, outputShape: problem?.outputShape)
+        case let .failure(inconsistent): .unavailable(inconsistent.description)
         }
-        let problem: DeformConvProblem
-        do throws(DeformConvError) {
-            problem = try item.problem()
-        } catch {
-            return .unavailable("expected ok, SPEC section 2 validation raised \(error) (the golden case is inconsistent)")
-        }
-        return recorded(caseName: item.header.name, in: item.file, outputShape: problem.outputShape)
     }
+
+    /// The backward outcome, when the source records a backward pass at all; valid cases are
+    /// validated first, as for the forward, for the shapes of the gradients.
+    public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome {
+        guard passes.contains(.backward) else { return .notImplemented }
+        return switch Self.validatedProblem(of: item) {
+        case let .success(problem): recordedGradients(caseName: item.header.name, in: item.file, problem: problem)
+        case let .failure(inconsistent): .unavailable(inconsistent.description)
+        }
+    }
+
+    /// A valid case's problem, nil for an error case; a failure when a case that expects ok does not validate.
+    private static func validatedProblem(of item: EvaluationCase) -> Result<DeformConvProblem?, RecordFailure> {
+        guard item.header.expect == .ok else { return .success(nil) }
+        do throws(DeformConvError) {
+            return .success(try item.problem())
+        } catch {
+            return .failure(RecordFailure(description: "expected ok, SPEC section 2 validation raised \(error) (the golden case is inconsistent)"))
+        }
+    }
+}
+
+/// Why a record cannot be scored, with the place (and the field) in the message.
+struct RecordFailure: Error {
+    var description: String
 }
 
 /// Reads one recorded array or error from an HDF5 group, with the checks every provider needs.
 enum RecordedReader {
+    /// `body` on the group `/cases/<caseName>` of the HDF5 file at `path`, closed after it; `failed`
+    /// with why when the file cannot be read or has no such group.
+    static func withCaseGroup<R>(_ path: String, _ caseName: String, failed: (String) -> R, _ body: (Group) -> R) -> R {
+        let file: File
+        let group: Group
+        do {
+            file = try File.open(path)
+            let cases = try file.root.openGroup(GoldenSchema.casesGroup)
+            guard cases.contains(caseName) else { return failed("\(path) has no group /cases/\(caseName)") }
+            group = try cases.openGroup(caseName)
+        } catch {
+            return failed("\(path): case '\(caseName)': \(error)")
+        }
+        defer { file.close() }
+        return body(group)
+    }
+
     /// The dataset `field` of `group` as Float64, when its type is a float and its shape is `shape`.
     static func output(_ group: Group, _ field: String, shape: [Int], where place: String) -> CaseOutcome {
+        switch array(group, field, shape: shape, expected: "the output shape is \(shape) (N, Co, Ho, Wo)", where: place) {
+        case let .success((values, bits)): .output(values: values, storedType: "float\(bits)", seconds: nil)
+        case let .failure(failure): .unavailable(failure.description)
+        }
+    }
+
+    /// The gradient datasets `gx`, `gweight`, `goffsets` (and `gbias` when the problem has a bias),
+    /// each name followed by `suffix`, each checked against its tensor's shape before it is read.
+    static func gradients(_ group: Group, suffix: String, problem: DeformConvProblem, where place: String) -> BackwardOutcome {
+        let fields = OutputsSchema.gradientFields.map { $0 + suffix }
+        var tensors = [(fields[0], "x", problem.xShape), (fields[1], "weight", problem.weightShape), (fields[2], "offsets", problem.offsetsShape)]
+        if problem.hasBias {
+            tensors.append((fields[3], "bias", [problem.outputChannels]))
+        } else if group.contains(fields[3]) {
+            return .unavailable("\(place): '\(fields[3])' is recorded but the case has no bias")
+        }
+        var read: [[Double]] = []
+        for (field, tensor, shape) in tensors {
+            guard group.contains(field) else {
+                return .unavailable("\(place): '\(field)' is missing; the case's gradients are \(tensors.map { "'\($0.0)'" }.joined(separator: ", "))")
+            }
+            switch array(group, field, shape: shape, expected: "the shape of \(tensor) is \(shape)", where: place) {
+            case let .success((values, _)): read.append(values)
+            case let .failure(failure): return .unavailable(failure.description)
+            }
+        }
+        return .gradients(DeformConvGradients(gx: read[0], gweight: read[1], goffsets: read[2], gbias: read.count > 3 ? read[3] : nil), seconds: nil)
+    }
+
+    /// The dataset `field` as Float64 and its stored float width; the type and the shape are
+    /// checked before any data is read (a hostile file may declare terabytes). `expected` says
+    /// what the shape should be, for the message.
+    private static func array(_ group: Group, _ field: String, shape: [Int], expected: String,
+                              where place: String) -> Result<([Double], Int), RecordFailure> {
         do {
             let info = try group.datasetInfo(field)
             guard case let .float(bits) = info.type, [16, 32, 64].contains(bits) else {
-                return .unavailable("\(place): '\(field)' is stored as \(info.type); recorded outputs must be float16, float32 or float64")
+                return .failure(RecordFailure(description: "\(place): '\(field)' is stored as \(info.type); recorded outputs must be float16, float32 or float64"))
             }
             guard info.shape == shape else {
-                return .unavailable("\(place): '\(field)' has shape \(info.shape), the output shape is \(shape) (N, Co, Ho, Wo)")
+                return .failure(RecordFailure(description: "\(place): '\(field)' has shape \(info.shape), \(expected)"))
             }
             let (stored, values) = try group.read(field, as: Double.self)
             guard stored == shape, values.count == shape.reduce(1, *) else {
-                return .unavailable("\(place): '\(field)' holds \(values.count) elements of shape \(stored), the output shape is \(shape)")
+                return .failure(RecordFailure(description: "\(place): '\(field)' holds \(values.count) elements of shape \(stored), \(expected)"))
             }
-            return .output(values: values, storedType: "float\(bits)", seconds: nil)
+            return .success((values, bits))
         } catch {
-            return .unavailable("\(place): cannot read '\(field)': \(error)")
+            return .failure(RecordFailure(description: "\(place): cannot read '\(field)': \(error)"))
         }
     }
 }
@@ -84,17 +158,26 @@ public struct FrameworkOutputsSource: RecordedSource {
         (dataset.hasPrefix("y_") ? String(dataset.dropFirst(2)) : dataset) + "_error"
     }
 
+    public var passes: Set<KernelPass> { [.forward, .backward] }
+
+    /// What follows the gradients' names: `gx_framework` beside `y_framework`, `gx_gpu` beside
+    /// `y_gpu`; nil (no gradients) for a dataset not named `y_*`.
+    public var gradientSuffix: String? {
+        dataset.hasPrefix("y_") ? String(dataset.dropFirst(1)) : nil
+    }
+
     public var summary: String {
-        "results recorded in the golden file itself: dataset \(dataset), attribute \(errorAttribute) (the case's `framework` attribute names the framework)"
+        "results recorded in the golden file itself: dataset \(dataset), attribute \(errorAttribute)"
+            + (gradientSuffix.map { ", gradients g*\($0)" } ?? "") + " (the case's `framework` attribute names the framework)"
     }
 
     public func recorded(caseName: String, in goldenFile: String, outputShape: [Int]?) -> CaseOutcome {
-        let place = "\(goldenFile): case '\(caseName)'"
-        let file: File
-        do { file = try File.open(goldenFile) } catch { return .unavailable("\(place): \(error)") }
-        defer { file.close() }
-        let group: Group
-        do { group = try file.root.openGroup(GoldenSchema.casesGroup).openGroup(caseName) } catch { return .unavailable("\(place): \(error)") }
+        RecordedReader.withCaseGroup(goldenFile, caseName, failed: { .unavailable($0) }) { group in
+            recorded(group, place: "\(goldenFile): case '\(caseName)'", outputShape: outputShape)
+        }
+    }
+
+    private func recorded(_ group: Group, place: String, outputShape: [Int]?) -> CaseOutcome {
         if let outputShape, group.contains(dataset) {
             return RecordedReader.output(group, dataset, shape: outputShape, where: place)
         }
@@ -105,6 +188,18 @@ public struct FrameworkOutputsSource: RecordedSource {
             return .output(values: [], storedType: "", seconds: nil)
         }
         return .unavailable("no outputs recorded for this case: no '\(dataset)' dataset or '\(errorAttribute)' attribute in \(place)")
+    }
+
+    /// The framework's gradients when the case records any (SPEC section 4's `g*_framework`); a
+    /// case without them is not implemented, since a framework file may hold gradients for some
+    /// cases only.
+    public func recordedGradients(caseName: String, in goldenFile: String, problem: DeformConvProblem?) -> BackwardOutcome {
+        guard let suffix = gradientSuffix else { return .notImplemented }
+        return RecordedReader.withCaseGroup(goldenFile, caseName, failed: { .unavailable($0) }) { group in
+            guard OutputsSchema.gradientFields.contains(where: { group.contains($0 + suffix) }) else { return .notImplemented }
+            guard let problem else { return .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: []), seconds: nil) }
+            return RecordedReader.gradients(group, suffix: suffix, problem: problem, where: "\(goldenFile): case '\(caseName)'")
+        }
     }
 
     /// "<Class>: <message>", "accepted", "not run: <why>".

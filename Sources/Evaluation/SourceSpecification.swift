@@ -126,7 +126,8 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
             do { info = try OutputsFileInfo(path: path) } catch { throw SourceError(error.description) }
             let (uAcc, uS) = units.resolved(fileAcc: info.uAcc, fileS: info.uS)
             let fallback = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            return OutputsFileSource(path: path, name: name ?? info.kernel ?? fallback, uAcc: uAcc, uS: uS, producer: info.producer)
+            return OutputsFileSource(path: path, name: name ?? info.kernel ?? fallback, uAcc: uAcc, uS: uS, producer: info.producer,
+                                     passes: info.recordsBackward ? [.forward, .backward] : [.forward])
         case let .framework(dataset, name, units):
             let (uAcc, uS) = units.resolved()
             return FrameworkOutputsSource(dataset: dataset, name: name, uAcc: uAcc, uS: uS)

@@ -224,12 +224,10 @@ public final class GoldenFileReader {
         var output = GoldenOutput(shape: shape, y: try required("y", shape), yAbs: try read("y_abs", shape),
                                   yPos: try read("y_pos", shape), yTiny: try read("y_tiny", shape))
         if group.contains("gy") {
-            let g = problem.geometry
             output.gradients = DeformConvGradients(
-                gx: try required("gx", [g.batch, g.channels, g.height, g.width], "x's shape"),
-                gweight: try required("gweight", [g.outputChannels, problem.channelsPerGroup, g.kernelHeight, g.kernelWidth], "weight's shape"),
-                goffsets: try required("goffsets", [g.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth], "offsets' shape"),
-                gbias: problem.hasBias ? try required("gbias", [g.outputChannels], "bias' shape") : nil)
+                gx: try required("gx", problem.xShape, "x's shape"), gweight: try required("gweight", problem.weightShape, "weight's shape"),
+                goffsets: try required("goffsets", problem.offsetsShape, "offsets' shape"),
+                gbias: problem.hasBias ? try required("gbias", [problem.outputChannels], "bias' shape") : nil)
         }
         return output
     }

@@ -12,9 +12,35 @@ import HDF5
 /// (N, Co, Ho, Wo) in any float type, or, when the call was rejected, a string attribute
 /// `error_class` ("ValueError", "TypeError", or whatever was raised) with optional
 /// `error_code` (a SPEC section 2 code) and `error_message`.
+///
+/// The backward pass of a case with `gy` (SPEC section 7), beside that: datasets `gx`, `gweight`,
+/// `goffsets` and `gbias` (`gbias` only when the case has a bias), any float type, of the shapes
+/// of x, weight, offsets and bias; or, when the backward call was rejected, string attributes
+/// `backward_error_class` [, `backward_error_code`, `backward_error_message`], read like the
+/// forward's. A case whose forward call was rejected and that records nothing for the backward
+/// has the forward's error for both (SPEC section 7 validates the forward first). A file that
+/// records no gradient and no backward error anywhere has no backward pass: its backward cases
+/// are "not implemented", not failed.
 public enum OutputsSchema {
     public static let format = "dcn-outputs"
     public static let formatVersion = 1
+    /// The gradient datasets, in the order of `DeformConvGradients`.
+    public static let gradientFields = ["gx", "gweight", "goffsets", "gbias"]
+    public static let forwardError = ErrorAttributes(prefix: "")
+    public static let backwardError = ErrorAttributes(prefix: "backward_")
+
+    /// The names of the attributes that record a rejected call.
+    public struct ErrorAttributes: Sendable {
+        public let errorClass: String
+        public let code: String
+        public let message: String
+
+        init(prefix: String) {
+            errorClass = prefix + "error_class"
+            code = prefix + "error_code"
+            message = prefix + "error_message"
+        }
+    }
 }
 
 /// An outputs file could not be opened or written.
@@ -53,23 +79,56 @@ public final class OutputsFileWriter {
 
     public func writeOutput<T: HDF5Element>(_ caseName: String, shape: [Int], values: [T]) throws(OutputsFileError) {
         do {
-            let group = try cases.createGroup(caseName)
-            let compress = values.count >= 256
-            try group.write("y", shape: shape, values: values, chunks: compress ? shape : nil, gzipLevel: compress ? 6 : nil)
+            try write("y", shape: shape, values: values, in: try group(caseName))
         } catch {
             throw OutputsFileError("\(path): case '\(caseName)': cannot write y: \(error)")
         }
     }
 
-    public func writeError(_ caseName: String, errorClass: String, code: String?, message: String?) throws(OutputsFileError) {
-        do {
-            let group = try cases.createGroup(caseName)
-            try group.setAttribute("error_class", string: errorClass)
-            if let code { try group.setAttribute("error_code", string: code) }
-            if let message { try group.setAttribute("error_message", string: message) }
-        } catch {
-            throw OutputsFileError("\(path): case '\(caseName)': cannot write the error: \(error)")
+    /// The gradients of a backward case, in the shapes of x, weight, offsets and bias of `problem`.
+    public func writeGradients<T: HDF5Element>(_ caseName: String, problem: DeformConvProblem, gradients: DeformConvGradients<T>) throws(OutputsFileError) {
+        let fields = OutputsSchema.gradientFields
+        var arrays = [(fields[0], problem.xShape, gradients.gx), (fields[1], problem.weightShape, gradients.gweight),
+                      (fields[2], problem.offsetsShape, gradients.goffsets)]
+        if let gbias = gradients.gbias { arrays.append((fields[3], [problem.outputChannels], gbias)) }
+        for (field, shape, values) in arrays {
+            do {
+                try write(field, shape: shape, values: values, in: try group(caseName))
+            } catch {
+                throw OutputsFileError("\(path): case '\(caseName)': cannot write \(field): \(error)")
+            }
         }
+    }
+
+    public func writeError(_ caseName: String, errorClass: String, code: String?, message: String?) throws(OutputsFileError) {
+        try writeError(caseName, OutputsSchema.forwardError, errorClass: errorClass, code: code, message: message)
+    }
+
+    /// A rejected (or failed) backward call, beside the forward's record of the case.
+    public func writeBackwardError(_ caseName: String, errorClass: String, code: String?, message: String?) throws(OutputsFileError) {
+        try writeError(caseName, OutputsSchema.backwardError, errorClass: errorClass, code: code, message: message)
+    }
+
+    private func writeError(_ caseName: String, _ names: OutputsSchema.ErrorAttributes, errorClass: String, code: String?, message: String?) throws(OutputsFileError) {
+        do {
+            let group = try group(caseName)
+            try group.setAttribute(names.errorClass, string: errorClass)
+            if let code { try group.setAttribute(names.code, string: code) }
+            if let message { try group.setAttribute(names.message, string: message) }
+        } catch {
+            throw OutputsFileError("\(path): case '\(caseName)': cannot write \(names.errorClass): \(error)")
+        }
+    }
+
+    /// The case's group: the forward's record creates it, the backward's adds to it.
+    private func group(_ caseName: String) throws(HDF5Error) -> Group {
+        cases.contains(caseName) ? try cases.openGroup(caseName) : try cases.createGroup(caseName)
+    }
+
+    /// Large arrays are compressed: outputs files travel between machines.
+    private func write<T: HDF5Element>(_ field: String, shape: [Int], values: [T], in group: Group) throws(HDF5Error) {
+        let compress = values.count >= 256
+        try group.write(field, shape: shape, values: values, chunks: compress ? shape : nil, gzipLevel: compress ? 6 : nil)
     }
 }
 
@@ -82,6 +141,8 @@ public struct OutputsFileInfo: Sendable {
     public var uAcc: Double?
     public var uS: Double?
     public var caseCount: Int
+    /// Whether any case records a gradient or a backward error: the file then has a backward pass.
+    public var recordsBackward: Bool
 
     /// Opens `path` and checks that it is an outputs file.
     public init(path: String) throws(OutputsFileError) {
@@ -105,7 +166,13 @@ public struct OutputsFileInfo: Sendable {
             uAcc = root.doubleAttribute("u_acc")
             uS = root.doubleAttribute("u_s")
             guard root.contains(GoldenSchema.casesGroup) else { throw OutputsFileError("\(path): the file has no /cases group") }
-            caseCount = try root.openGroup(GoldenSchema.casesGroup).members().count { $0.kind == .group }
+            let cases = try root.openGroup(GoldenSchema.casesGroup)
+            let names = try cases.members().filter { $0.kind == .group }.map(\.name)
+            caseCount = names.count
+            recordsBackward = try names.contains { name in
+                let group = try cases.openGroup(name)
+                return OutputsSchema.gradientFields.contains(where: group.contains) || group.stringAttribute(OutputsSchema.backwardError.errorClass) != nil
+            }
         } catch let error as OutputsFileError {
             throw error
         } catch {

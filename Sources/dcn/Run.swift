@@ -63,6 +63,7 @@ struct RunCommand: ParsableCommand {
         }
         Terminal.clearProgress()
         for (name, why) in summary.skipped { print("SKIPPED \(name): \(why)") }
-        print("\(out): \(summary.outputs) outputs, \(summary.errors) errors, \(summary.skipped.count) cases skipped (kernel \(name))")
+        let backward = selected.passes.contains(.backward) ? ", \(summary.gradients) gradients, \(summary.backwardErrors) backward errors" : ""
+        print("\(out): \(summary.outputs) outputs, \(summary.errors) errors\(backward), \(summary.skipped.count) cases skipped (kernel \(name))")
     }
 }
