@@ -2,7 +2,7 @@
  * dcn_kernel.h: the C ABI of a dcn kernel plugin (ABI version 1).
  *
  * A plugin is a shared library (cc -shared -fPIC -O2 my_kernel.c -o libmy_kernel.so)
- * that exports one function:
+ * that exports one function (and optionally a backward pass, below):
  *
  *     int32_t dcn_kernel_run(const dcn_problem *problem,
  *                            const void *x, const void *weight, const void *offsets,
@@ -36,6 +36,34 @@
  * the plugin's arithmetic, given on the command line: --u-acc (accumulation) and --u-s
  * (sampling), both 2^-24 (float32) by default; a plugin that accumulates float16 inputs in
  * half precision says --u-acc 2^-11.
+ *
+ * The backward pass (SPEC section 7) is a second, optional entry point:
+ *
+ *     int32_t dcn_kernel_backward(const dcn_problem *problem,
+ *                                 const void *x, const void *weight, const void *offsets,
+ *                                 const void *bias_or_null, const void *gy,
+ *                                 void *gx, void *gweight, void *goffsets, void *gbias_or_null);
+ *
+ * dcn looks it up when it loads the plugin; without it the plugin's backward cases are reported
+ * as not implemented (counted, never a pass). `--plugin-backward-symbol NAME` calls NAME instead
+ * (and then it must exist). The problem and the inputs are the forward's (bias_or_null is passed
+ * as to dcn_kernel_run, though the gradients do not depend on it); gy = dL/dy has y's shape and
+ * the four gradients are written by the plugin, each with its input's shape and the problem's dtype:
+ *
+ *   gy       (n, co, ho, wo)                  in
+ *   gx       (n, c, h, w)                     out: dL/dx
+ *   gweight  (co, c / groups, kh, kw)         out: dL/dweight
+ *   goffsets (n, 3 * dg * kh * kw, ho, wo)    out: dL/doffsets in the offsets layout: the x-offset,
+ *                                             y-offset, then mask blocks
+ *   gbias    (co), or NULL when has_bias == 0 out: dL/dbias
+ *
+ * The plugin must write every element: dcn fills the buffers with NaN before the call, so an
+ * element left unwritten fails (a plugin that scatters with += zeroes them first). Where a
+ * sampling position is an integer the offsets gradient is the derivative from the right (SPEC
+ * section 7; e.g. nonzero at p = -1 exactly, where it sees row or column 0); a plugin that follows
+ * another convention fails there, and the report names the convention it matches. The bound is
+ * section 7's with the same --u-acc and --u-s. Return 0 on success; any other value fails the
+ * backward part of the case with "plugin returned status N".
  */
 #ifndef DCN_KERNEL_H
 #define DCN_KERNEL_H
@@ -78,6 +106,17 @@ typedef int32_t (*dcn_kernel_run_fn)(const dcn_problem *problem,
 int32_t dcn_kernel_run(const dcn_problem *problem,
                        const void *x, const void *weight, const void *offsets,
                        const void *bias_or_null, void *y);
+
+/* Optional: the backward pass (SPEC section 7). Returns 0 on success. */
+typedef int32_t (*dcn_kernel_backward_fn)(const dcn_problem *problem,
+                                          const void *x, const void *weight, const void *offsets,
+                                          const void *bias_or_null, const void *gy,
+                                          void *gx, void *gweight, void *goffsets, void *gbias_or_null);
+
+int32_t dcn_kernel_backward(const dcn_problem *problem,
+                            const void *x, const void *weight, const void *offsets,
+                            const void *bias_or_null, const void *gy,
+                            void *gx, void *gweight, void *goffsets, void *gbias_or_null);
 
 /* Optional: the name reports use for this kernel. */
 const char *dcn_kernel_name(void);

@@ -37,9 +37,9 @@ public enum Evaluation {
                 result.expectedErrorCode = code.rawValue
             }
             if checked.contains(.backward) {
-                let backward = CaseScorer.scoreBackward(try source.backwardOutcome(for: item), source: identity, header: item.header) {
+                let backward = CaseScorer.scoreBackward(try source.backwardOutcome(for: item), source: identity, header: item.header) { convention in
                     let problem = try item.problem()
-                    return try item.expectedGradients(for: problem, samplingUnitRoundoff: identity.uS)
+                    return try item.expectedGradients(for: problem, samplingUnitRoundoff: identity.uS, convention: convention)
                 }
                 result.backward = backward
                 switch backward.status {

@@ -51,8 +51,13 @@ public final class EvaluationCase {
     private var inputsRead: CaseInputs?
     private var goldenRead: GoldenOutput?
     private var gradientInputRead: GradientInput?
-    /// The reference's gradient magnitudes, per sampling unit roundoff (they depend on it, SPEC section 7).
-    private var magnitudesRead: [Double: ReferenceGradients] = [:]
+    /// The reference's gradients and magnitudes, per sampling unit roundoff (the magnitudes depend
+    /// on it, SPEC section 7) and derivative convention.
+    private var magnitudesRead: [MagnitudesKey: ReferenceGradients] = [:]
+    private struct MagnitudesKey: Hashable {
+        var samplingUnitRoundoff: Double
+        var convention: DerivativeConvention
+    }
     private var problemValidated: Result<DeformConvProblem, DeformConvError>?
 
     public init(file: String, header: CaseHeader, limits: ResourceLimits,
@@ -117,16 +122,22 @@ public final class EvaluationCase {
     }
 
     /// The exact gradients (the golden file's) and the reference's magnitudes for sampling unit roundoff `us`.
-    public func expectedGradients(for problem: DeformConvProblem, samplingUnitRoundoff us: Double) throws(CaseDataError) -> ExpectedGradients {
-        guard let values = try golden(for: problem).gradients else { throw CaseDataError("the case has gy but no expected gradients") }
+    /// Under another `convention` than the contract's the values are the reference's under it: the
+    /// golden file holds the contract's only.
+    public func expectedGradients(for problem: DeformConvProblem, samplingUnitRoundoff us: Double,
+                                  convention: DerivativeConvention = .fromTheRight) throws(CaseDataError) -> ExpectedGradients {
+        guard let golden = try golden(for: problem).gradients else { throw CaseDataError("the case has gy but no expected gradients") }
+        let key = MagnitudesKey(samplingUnitRoundoff: us, convention: convention)
         let magnitudes: ReferenceGradients
-        if let known = magnitudesRead[us] {
+        if let known = magnitudesRead[key] {
             magnitudes = known
         } else {
             magnitudes = ReferenceKernel().evaluateBackward(problem, try inputs(for: problem).widened,
-                                                            gy: try gradientInput(for: problem).widened, samplingUnitRoundoff: us)
-            magnitudesRead[us] = magnitudes
+                                                            gy: try gradientInput(for: problem).widened, samplingUnitRoundoff: us,
+                                                            convention: convention)
+            magnitudesRead[key] = magnitudes
         }
+        let values = convention == .fromTheRight ? golden : magnitudes.values
         // SPEC section 7's exact backward cases: exact data, and every element's abs below 2¹⁸.
         let tensors = [magnitudes.gx, magnitudes.gweight, magnitudes.goffsets] + (magnitudes.gbias.map { [$0] } ?? [])
         let exact = header.isExact && tensors.allSatisfy { $0.abs.allSatisfy { $0 < 0x1p18 } }

@@ -57,8 +57,9 @@ public struct DeclaredUnits: Codable, Sendable, Hashable {
 public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConvertible {
     /// A built-in kernel of `KernelRegistry`; `threads` for the multithreaded ones (default: one per core).
     case kernel(name: String, threads: Int?)
-    /// A C plugin (include/dcn_kernel.h); `name` overrides its `dcn_kernel_name()`.
-    case plugin(path: String, symbol: String?, name: String?, units: DeclaredUnits, threads: Int?)
+    /// A C plugin (include/dcn_kernel.h); `name` overrides its `dcn_kernel_name()`; `backwardSymbol`
+    /// its backward entry point (nil: `dcn_kernel_backward` when the library has it).
+    case plugin(path: String, symbol: String?, backwardSymbol: String?, name: String?, units: DeclaredUnits, threads: Int?)
     /// An outputs file (`OutputsSchema`); name and units default to the file's own attributes.
     case outputs(path: String, name: String?, units: DeclaredUnits)
     /// What a golden file records beside `y`: dataset `y_framework` (or another) and its error attribute.
@@ -76,7 +77,7 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
         } else if let path = after("outputs:") {
             self = .outputs(path: path, name: nil, units: .none)
         } else if let path = after("plugin:") {
-            self = .plugin(path: path, symbol: nil, name: nil, units: .none, threads: nil)
+            self = .plugin(path: path, symbol: nil, backwardSymbol: nil, name: nil, units: .none, threads: nil)
         } else {
             self = .kernel(name: text, threads: nil)
         }
@@ -85,7 +86,7 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
     public var description: String {
         switch self {
         case let .kernel(name, _): name
-        case let .plugin(path, _, _, _, _): "plugin:\(path)"
+        case let .plugin(path, _, _, _, _, _): "plugin:\(path)"
         case let .outputs(path, _, _): "outputs:\(path)"
         case let .framework(dataset, _, _): dataset == "y_framework" ? "framework" : "framework:\(dataset)"
         }
@@ -103,7 +104,8 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
     public func with(threads: Int?) -> SourceSpecification {
         switch self {
         case let .kernel(name, _): .kernel(name: name, threads: threads)
-        case let .plugin(path, symbol, name, units, _): .plugin(path: path, symbol: symbol, name: name, units: units, threads: threads)
+        case let .plugin(path, symbol, backwardSymbol, name, units, _):
+            .plugin(path: path, symbol: symbol, backwardSymbol: backwardSymbol, name: name, units: units, threads: threads)
         default: self
         }
     }
@@ -142,10 +144,11 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
                 throw SourceError("unknown kernel '\(name)'; kernels: \(KernelRegistry.names.joined(separator: ", ")), framework, outputs:FILE, plugin:LIB")
             }
             return KernelSource(kernel)
-        case let .plugin(path, symbol, name, units, threads):
+        case let .plugin(path, symbol, backwardSymbol, name, units, threads):
             let (uAcc, uS) = units.resolved()
             do {
-                return try PluginSource(path: path, symbol: symbol ?? PluginSource.defaultSymbol, name: name, uAcc: uAcc, uS: uS, threads: threads)
+                return try PluginSource(path: path, symbol: symbol ?? PluginSource.defaultSymbol, backwardSymbol: backwardSymbol,
+                                        name: name, uAcc: uAcc, uS: uS, threads: threads)
             } catch {
                 throw SourceError(error.description)
             }

@@ -1,3 +1,4 @@
+import DeformConv
 import Evaluation
 import Foundation
 import Scoring
@@ -11,10 +12,12 @@ enum BackwardSection {
         var out = "\n## Backward (SPEC section 7)\n\n"
         out += "Each gradient element is held to |g_kernel − g| ≤ γ_{L+8}(u_acc)·abs + 8·u_s·abs + 2·u_s·pos + jump + 2·η·(L + 2 + abs) + ½·ulp_out(g); "
         out += "exact backward cases allow no error for float32 kernels. A kernel without a backward pass reports its backward cases as not implemented: "
-        out += "counted, never a pass.\n\n"
+        out += "counted, never a pass. Where a kernel's offsets gradient fails only at integer positions and matches another convention "
+        out += "there (the derivative from the left, central, or mmcv's zero at p = −1), the last column names it: still a failure, "
+        out += "the contract is the derivative from the right.\n\n"
         let tensors = GradientStats.tensorNames
-        out += "| kernel | backward cases | passed | failed | not implemented | " + tensors.joined(separator: " | ") + " |\n"
-        out += "|---|---:|---:|---:|---:|" + String(repeating: "---:|", count: tensors.count) + "\n"
+        out += "| kernel | backward cases | passed | failed | not implemented | " + tensors.joined(separator: " | ") + " | other convention |\n"
+        out += "|---|---:|---:|---:|---:|" + String(repeating: "---:|", count: tensors.count) + "---|\n"
         for kernel in report.kernels.map(\.name) {
             let parts = withBackward.filter { $0.kernel == kernel }.compactMap(\.backward)
             guard !parts.isEmpty else { continue }
@@ -23,7 +26,7 @@ enum BackwardSection {
                 return ratios.isEmpty ? "–" : AccuracyReport.format(ratio: ratios.max { AccuracyStats.isWorse($1, than: $0) })
             }
             out += "| \(kernel) | \(parts.count) | \(parts.count { $0.status == .pass }) | \(parts.count { $0.status == .fail }) | "
-            out += "\(parts.count { $0.status == .notImplemented }) | " + worst.joined(separator: " | ") + " |\n"
+            out += "\(parts.count { $0.status == .notImplemented }) | " + worst.joined(separator: " | ") + " | \(conventions(parts)) |\n"
         }
         let failures = withBackward.filter { $0.backward?.status == .fail }
         if !failures.isEmpty {
@@ -40,5 +43,16 @@ enum BackwardSection {
             }
         }
         return out
+    }
+
+    /// "mmcv's zero at p = −1 (17 cases)" for each convention the kernel's failing offsets gradients match; "–" for none.
+    static func conventions(_ parts: [BackwardResult]) -> String {
+        let matched = parts.compactMap(\.convention)
+        let names = matched.enumerated().filter { !matched[..<$0.offset].contains($0.element) }.map(\.element)
+        guard !names.isEmpty else { return "–" }
+        return names.map { name in
+            let count = matched.count { $0 == name }
+            return "\(DerivativeConvention(rawValue: name)?.summary ?? name) (\(count) case\(count == 1 ? "" : "s"))"
+        }.joined(separator: ", ")
     }
 }

@@ -77,9 +77,14 @@ public struct BackwardResult: Codable, Sendable {
     public var errorCode: String?
     public var errorClass: String?
     public var seconds: Double?
+    /// When the offsets gradient fails only at integer positions and matches another derivative
+    /// convention there (`DerivativeConvention`'s raw value, e.g. "zero_at_minus_one"): SPEC
+    /// section 7's convention difference, still a failure.
+    public var convention: String?
 
     public init(status: Status, message: String? = nil, ratio: Double? = nil, tensors: [GradientStats] = [],
-                errorCode: String? = nil, errorClass: String? = nil, seconds: Double? = nil) {
+                errorCode: String? = nil, errorClass: String? = nil, seconds: Double? = nil, convention: String? = nil) {
+        self.convention = convention
         self.status = status
         self.message = message
         self.ratio = ratio

@@ -119,8 +119,12 @@ extension CaseScorer {
     /// The backward part of a case, from the source's backward outcome: SPEC section 7's rule per
     /// gradient tensor on a valid case; the expected class and code on a case whose error only the
     /// backward validation raises.
+    ///
+    /// `expected` gives the expected gradients under a derivative convention: the contract's
+    /// (`fromTheRight`) always, the others only to name the convention of an offsets gradient
+    /// that fails at integer positions alone (`matchingConvention`).
     public static func scoreBackward(_ outcome: BackwardOutcome, source: SourceIdentity, header: CaseHeader,
-                                     expected: () throws -> ExpectedGradients) -> BackwardResult {
+                                     expected: (DerivativeConvention) throws -> ExpectedGradients) -> BackwardResult {
         let label = "'\(source.name)'"
         switch (header.expect, outcome) {
         case (_, .notImplemented):
@@ -139,18 +143,37 @@ extension CaseScorer {
                                   errorCode: raised, errorClass: errorClass)
         case let (.ok, .gradients(got, seconds)):
             do {
-                let expected = try expected()
+                let contract = try expected(.fromTheRight)
                 let tolerance = GradientTolerance(accumulationUnitRoundoff: source.uAcc, samplingUnitRoundoff: source.uS,
-                                                  outputType: expected.problem.dtype, exact: expected.exact)
-                let tensors = GradientStats.compare(got, with: expected.values, magnitudes: expected.magnitudes,
-                                                    problem: expected.problem, tolerance: tolerance)
+                                                  outputType: contract.problem.dtype, exact: contract.exact)
+                let tensors = GradientStats.compare(got, with: contract.values, magnitudes: contract.magnitudes,
+                                                    problem: contract.problem, tolerance: tolerance)
                 let worst = tensors.compactMap(\.worst).max { AccuracyStats.isWorse($1.ratio, than: $0.ratio) }
                 let passed = tensors.allSatisfy(\.passed)
-                return BackwardResult(status: passed ? .pass : .fail, message: passed ? nil : FailureText.outsideBound(tensors),
-                                      ratio: worst?.ratio ?? 0, tensors: tensors, seconds: seconds)
+                let convention = passed ? nil : try matchingConvention(got, tensors, tolerance: tolerance, expected: expected)
+                return BackwardResult(status: passed ? .pass : .fail,
+                                      message: passed ? nil : FailureText.outsideBound(tensors, convention: convention),
+                                      ratio: worst?.ratio ?? 0, tensors: tensors, seconds: seconds, convention: convention?.rawValue)
             } catch {
                 return BackwardResult(status: .fail, message: "malformed case: \(error)")
             }
         }
+    }
+
+    /// SPEC section 7's conventions: where the x- and y-offset blocks fail only at integer
+    /// positions, the first of `DerivativeConvention.alternatives` under which both pass, with the
+    /// same tolerance; nil when the failures are elsewhere too, or no convention explains them.
+    static func matchingConvention(_ got: DeformConvGradients<Double>, _ tensors: [GradientStats], tolerance: GradientTolerance,
+                                   expected: (DerivativeConvention) throws -> ExpectedGradients) rethrows -> DerivativeConvention? {
+        let positional: Set = ["x_offset", "y_offset"]
+        let failing = tensors.filter { positional.contains($0.tensor) && !$0.passed }
+        guard !failing.isEmpty, failing.allSatisfy(\.failsOnlyAtIntegerPositions) else { return nil }
+        for convention in DerivativeConvention.alternatives {
+            let other = try expected(convention)
+            let rescored = GradientStats.compare(got, with: other.values, magnitudes: other.magnitudes, problem: other.problem,
+                                                 tolerance: tolerance)
+            if rescored.filter({ positional.contains($0.tensor) }).allSatisfy(\.passed) { return convention }
+        }
+        return nil
     }
 }

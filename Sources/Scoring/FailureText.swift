@@ -1,3 +1,4 @@
+import DeformConv
 import Foundation
 import Formats
 /// The message of a valid case whose output is outside the bound, built in one place so that
@@ -13,12 +14,17 @@ public enum FailureText {
         return text
     }
 
-    /// "gx: 3 of 256 elements outside the bound; …; worst ratio R at y_offset[0, 4, 2, 1] (expected …, got …, bound …)".
-    public static func outsideBound(_ tensors: [GradientStats]) -> String {
+    /// "gx: 3 of 256 elements outside the bound; …; worst ratio R at y_offset[0, 4, 2, 1] (expected …, got …, bound …)",
+    /// and with `convention` the one the offsets gradient matches instead (SPEC section 7).
+    public static func outsideBound(_ tensors: [GradientStats], convention: DerivativeConvention? = nil) -> String {
         let failing = tensors.filter { !$0.passed }
         var text = failing.map { "\($0.tensor): \($0.failedElements) of \($0.elements) elements outside the bound" }.joined(separator: "; ")
         if let e = failing.compactMap({ $0.failures.first ?? $0.worst }).max(by: { AccuracyStats.isWorse($1.ratio, than: $0.ratio) }) {
             text += "; worst ratio \(ratio(e.ratio)) at \(e.tensor)\(e.index): expected \(e.expected), got \(e.got), bound \(magnitude(e.bound))"
+        }
+        if let convention {
+            text += "; the offsets gradient fails only at integer positions and matches \(convention.summary)"
+                + " (a convention difference; the contract is \(DerivativeConvention.fromTheRight.summary))"
         }
         return text
     }

@@ -53,17 +53,28 @@ public struct GradientStats: Codable, Sendable, Equatable {
     /// The element with the largest ratio, passing or not, and the worst ones over the bound.
     public var worst: GradientElement?
     public var failures: [GradientElement] = []
+    /// Of the failed elements, those at an integer position (`ReferenceGradients.integerPositions`),
+    /// where another derivative convention may explain them; x_offset and y_offset only, else nil.
+    public var failedAtIntegerPositions: Int?
 
     public var passed: Bool { failedElements == 0 && !worstRatio.isNaN }
 
     /// The six tensors SPEC section 7 reports, in its order.
     public static let tensorNames = ["gx", "gweight", "x_offset", "y_offset", "mask", "gbias"]
 
+    /// Whether every failed element is at an integer position (and some failed): what SPEC
+    /// section 7's conventions can explain.
+    public var failsOnlyAtIntegerPositions: Bool {
+        !passed && failedAtIntegerPositions == failedElements
+    }
+
     /// Compares `got` with `expected` over `range` of the flat arrays; `index` turns a flat index into the tensor's own.
+    /// With `integerPositions` (per flat index) it counts the failures at integer positions.
     init(tensor: String, got: [Double], expected: ReferenceGradient, values: [Double], range: Range<Int>,
-         tolerance: GradientTolerance, index: (Int) -> [Int]) {
+         tolerance: GradientTolerance, integerPositions: [Bool]? = nil, index: (Int) -> [Int]) {
         self.tensor = tensor
         elements = range.count
+        if integerPositions != nil { failedAtIntegerPositions = 0 }
         for i in range {
             let error = Swift.abs(got[i] - values[i])
             let bound = tolerance.bound(g: values[i], abs: expected.abs[i], pos: expected.pos[i], jump: expected.jump[i],
@@ -77,6 +88,7 @@ public struct GradientStats: Codable, Sendable, Equatable {
             if isWorst { worst = element }
             if failed {
                 failedElements += 1
+                if integerPositions?[i] == true { failedAtIntegerPositions! += 1 }
                 failures.append(element)
                 if failures.count > 4 * AccuracyStats.keptFailures { keepWorstFailures() }
             }
@@ -106,14 +118,17 @@ public struct GradientStats: Codable, Sendable, Equatable {
                           index: nchw(p.channelsPerGroup, g.kernelHeight, g.kernelWidth)),
         ]
         // The offsets gradient in its three blocks: x offsets, y offsets, masks (SPEC section 1's layout).
+        // Integer positions matter to the x- and y-offset blocks only: B itself is continuous.
         let (taps, plane) = (p.offsetTaps, p.outputHeight * p.outputWidth)
         for (block, name) in ["x_offset", "y_offset", "mask"].enumerated() {
+            let integerPositions = block < 2 && !magnitudes.integerPositions.isEmpty ? magnitudes.integerPositions : nil
             var merged = GradientStats(tensor: name, got: got.goffsets, expected: magnitudes.goffsets, values: values.goffsets,
-                                       range: 0..<0, tolerance: tolerance, index: { _ in [] })
+                                       range: 0..<0, tolerance: tolerance, integerPositions: integerPositions, index: { _ in [] })
             for n in 0..<g.batch {
                 let start = (n * 3 + block) * taps * plane
                 let part = GradientStats(tensor: name, got: got.goffsets, expected: magnitudes.goffsets, values: values.goffsets,
-                                         range: start..<(start + taps * plane), tolerance: tolerance) { i in
+                                         range: start..<(start + taps * plane), tolerance: tolerance,
+                                         integerPositions: integerPositions) { i in
                     let within = i - start
                     return [n, within / plane, within / p.outputWidth % p.outputHeight, within % p.outputWidth]
                 }
@@ -131,6 +146,7 @@ public struct GradientStats: Codable, Sendable, Equatable {
     private mutating func absorb(_ other: GradientStats) {
         elements += other.elements
         failedElements += other.failedElements
+        if let counted = other.failedAtIntegerPositions { failedAtIntegerPositions = (failedAtIntegerPositions ?? 0) + counted }
         maxAbsError = other.maxAbsError.isNaN ? .nan : max(maxAbsError, other.maxAbsError)
         if let w = other.worst, worst == nil || AccuracyStats.isWorse(w.ratio, than: worst!.ratio) { worst = w }
         failures += other.failures

@@ -32,6 +32,9 @@ struct SourceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The symbol --plugin calls.", valueName: "NAME"))
     var pluginSymbol: String?
 
+    @Option(help: ArgumentHelp("The backward entry point --plugin calls, which must then exist (default: dcn_kernel_backward when the library has it; without one the backward cases are not implemented).", valueName: "NAME"))
+    var pluginBackwardSymbol: String?
+
     @Option(name: .customLong("name"), help: "The name reports give the --outputs or --plugin source (default: the file's own, or its file name).")
     var sourceName: String?
 
@@ -51,6 +54,7 @@ struct SourceOptions: ParsableArguments {
             do { try SourceSpecification.checkName(sourceName) } catch { throw ValidationError(error.description) }
         }
         if pluginSymbol != nil && plugins.isEmpty { throw ValidationError("--plugin-symbol needs --plugin") }
+        if pluginBackwardSymbol != nil && plugins.isEmpty { throw ValidationError("--plugin-backward-symbol needs --plugin") }
     }
 
     private var units: DeclaredUnits { DeclaredUnits(uAcc: uAcc?.value, uS: uS?.value) }
@@ -70,7 +74,7 @@ struct SourceOptions: ParsableArguments {
         }
         return given
             + outputs.map { .outputs(path: $0, name: sourceName, units: units) }
-            + plugins.map { .plugin(path: $0, symbol: pluginSymbol, name: sourceName, units: units, threads: nil) }
+            + plugins.map { .plugin(path: $0, symbol: pluginSymbol, backwardSymbol: pluginBackwardSymbol, name: sourceName, units: units, threads: nil) }
     }
 }
 

@@ -81,6 +81,70 @@ final class BackwardGateTests: XCTestCase {
         let simd = try XCTUnwrap(report.results.first { $0.kernel == "simd" })
         XCTAssertEqual(simd.status, .notImplemented, simd.message ?? "")
     }
+
+    /// A backward that follows another convention is named as such over the committed suite. The
+    /// derivative from the left agrees with mmcv's wherever the only integer positions are at −1
+    /// (both are zero there), and mmcv's is reported first then, being the smaller difference.
+    func testEachConventionIsNamedOverTheCommittedSuite() throws {
+        let named: [DerivativeConvention: Set<String>] = [
+            .zeroAtMinusOne: ["zero_at_minus_one"], .fromTheLeft: ["from_the_left", "zero_at_minus_one"], .central: ["central"],
+        ]
+        for convention in DerivativeConvention.alternatives {
+            let report = Verifier(kernels: [ConventionKernel(convention: convention)], passes: [.backward]).run(files: [Self.committedSuite])
+            let failed = report.results.compactMap(\.backward).filter { $0.status == .fail }
+            XCTAssertFalse(failed.isEmpty, "\(convention)")
+            for backward in failed {
+                XCTAssertTrue(named[convention]!.contains(backward.convention ?? "none"), "\(convention): \(backward.message ?? "")")
+                XCTAssertTrue(backward.message?.contains("matches \(DerivativeConvention(rawValue: backward.convention ?? "")?.summary ?? "?")") == true)
+            }
+            XCTAssertTrue(failed.contains { $0.convention == convention.rawValue }, "\(convention)")
+        }
+    }
+
+    /// Failures at integer positions alone that no convention explains (the contract's offsets
+    /// gradient doubled there) are re-scored and name none.
+    func testIntegerPositionFailuresNoConventionExplainsNameNone() throws {
+        let report = Verifier(kernels: [ConventionKernel(convention: .fromTheRight, scaleAtIntegerPositions: 2)], passes: [.backward])
+            .run(files: [Self.committedSuite])
+        let failed = report.results.compactMap(\.backward).filter { $0.status == .fail }
+        XCTAssertFalse(failed.isEmpty)
+        for backward in failed {
+            let offsets = backward.tensors.filter { !$0.passed }
+            XCTAssertTrue(offsets.allSatisfy { $0.failsOnlyAtIntegerPositions }, backward.message ?? "")
+            XCTAssertNil(backward.convention, backward.message ?? "")
+        }
+    }
+}
+
+/// The float64 reference's backward under a derivative convention, rounded to the case's dtype;
+/// with `scaleAtIntegerPositions` the x- and y-offset elements at integer positions are scaled.
+struct ConventionKernel: DeformConvKernel {
+    var convention: DerivativeConvention
+    var scaleAtIntegerPositions = 1.0
+    var name: String { "convention-\(convention.rawValue)" }
+    let summary = "the reference's backward under another derivative convention"
+    let accumulationUnitRoundoff = UnitRoundoff.float32
+    let samplingUnitRoundoff = UnitRoundoff.float32
+
+    var passes: Set<KernelPass> { [.forward, .backward] }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] { NaiveKernel().run(problem, inputs) }
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] { runWidened(problem, inputs) }
+
+    func gradients(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Double>, gy: [Double]) -> DeformConvGradients<Double> {
+        let reference = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy, convention: convention)
+        var values = reference.values
+        for (i, integer) in reference.integerPositions.enumerated() where integer { values.goffsets[i] *= scaleAtIntegerPositions }
+        return values
+    }
+
+    func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
+        gradients(problem, inputs.map(Double.init), gy: gy.map(Double.init)).map(Float.init)
+    }
+
+    func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
+        gradients(problem, inputs.map(Double.init), gy: gy.map(Double.init)).map(Float16.init)
+    }
 }
 
 /// naive, with one element of one gradient tensor perturbed (by a relative change, or by whole ulps).

@@ -30,11 +30,89 @@ final class PluginTests: XCTestCase {
     func testExamplePluginPassesTheGate() throws {
         let plugin = try PluginSource(path: try compile("example_kernel.c", as: "example"))
         XCTAssertEqual(plugin.name, "example-c")
+        XCTAssertEqual(plugin.passes, [.forward, .backward])
+        XCTAssertEqual(plugin.backwardSymbol, "dcn_kernel_backward")
         let report = Verifier(sources: [plugin]).run(files: [golden])
         XCTAssertGreaterThan(report.summary.cases, 100)
         XCTAssertEqual(report.summary.failed, 0, report.results.filter { $0.status == .fail }.map { "\($0.caseName): \($0.message ?? "")" }.joined(separator: "\n"))
         XCTAssertTrue(report.results.contains { $0.dtype == "float16" && $0.expect == "ok" && $0.status == .pass })
         XCTAssertTrue(report.results.contains { $0.tags.contains("exact") && $0.ratio == 0 })
+        // The backward too: every valid case has gy, float16 ones get half buffers, and the exact
+        // cases are reproduced bit for bit (the derivative from the right at every integer position).
+        let backward = report.results.compactMap(\.backward)
+        XCTAssertEqual(backward.count, 70)
+        XCTAssertTrue(backward.allSatisfy { $0.status == .pass && $0.convention == nil })
+        XCTAssertTrue(report.results.contains { $0.dtype == "float16" && $0.backward?.status == .pass })
+        let exact = report.results.filter { $0.tags.contains("exact") }
+        XCTAssertFalse(exact.isEmpty)
+        for result in exact { XCTAssertEqual(result.backward?.ratio, 0, result.caseName) }
+    }
+
+    /// The backward built with mmcv's convention (no offsets gradient at p = −1) fails the cases with
+    /// positions at −1, only in the x- and y-offset blocks, and the report names the convention.
+    func testPlantedMMCVConventionFailsBackwardAndIsNamed() throws {
+        let plugin = try PluginSource(path: try compile("example_kernel.c", defines: ["-DDCN_PLANTED_MMCV"], as: "mmcv"))
+        XCTAssertEqual(plugin.name, "example-c-mmcv")
+        let report = Verifier(sources: [plugin]).run(files: [golden])
+        XCTAssertEqual(report.exitCode, 1)
+        let failed = report.results.filter { $0.status == .fail }
+        XCTAssertGreaterThan(failed.count, 5)
+        XCTAssertTrue(report.results.contains { $0.backward?.status == .pass }, "cases without a position at −1 pass")
+        for result in failed {
+            XCTAssertEqual(result.accuracy.map(\.passed), true, "the forward is correct: \(result.caseName)")
+            let backward = try XCTUnwrap(result.backward)
+            XCTAssertEqual(backward.status, .fail)
+            XCTAssertEqual(Set(backward.tensors.filter { !$0.passed }.map(\.tensor)).subtracting(["x_offset", "y_offset"]), [], result.caseName)
+            for tensor in backward.tensors where !tensor.passed {
+                XCTAssertEqual(tensor.failedAtIntegerPositions, tensor.failedElements, "\(result.caseName) \(tensor.tensor)")
+                XCTAssertTrue(tensor.failures.allSatisfy { $0.got == 0 }, "mmcv's zero: \(result.caseName)")
+            }
+            XCTAssertEqual(backward.convention, "zero_at_minus_one", result.caseName)
+            XCTAssertTrue(result.message?.contains("matches mmcv's zero at p = −1") == true, result.message ?? "")
+        }
+        let markdown = AccuracyReport.markdown(report, command: "dcn verify --plugin libmmcv.so")
+        XCTAssertTrue(markdown.contains("| mmcv's zero at p = −1 (\(failed.count) cases) |"), markdown)
+    }
+
+    /// The forward's planted bug breaks the mask gradient and gweight too (the same bilinear sample):
+    /// failures away from the offsets blocks' integer positions name no convention.
+    func testOtherBackwardFailuresNameNoConvention() throws {
+        let plugin = try PluginSource(path: try compile("example_kernel.c", defines: ["-DDCN_PLANTED_BUG"], as: "bugback"))
+        let report = Verifier(sources: [plugin], passes: [.backward]).run(files: [golden])
+        let failed = report.results.compactMap(\.backward).filter { $0.status == .fail }
+        XCTAssertFalse(failed.isEmpty)
+        XCTAssertTrue(failed.allSatisfy { $0.convention == nil && $0.message?.contains("matches") == false })
+    }
+
+    func testNonzeroBackwardStatusFailsTheBackwardPart() throws {
+        let plugin = try PluginSource(path: try compile("failing_kernel.c", defines: ["-DDCN_FAILING_BACKWARD"], as: "failingback"))
+        XCTAssertEqual(plugin.passes, [.forward, .backward])
+        let report = Verifier(sources: [plugin], passes: [.backward]).run(files: [golden])
+        let results = report.results.filter { $0.backward != nil }
+        XCTAssertEqual(results.count, 70)
+        for result in results {
+            XCTAssertEqual(result.status, .fail, result.caseName)
+            XCTAssertEqual(result.backward?.status, .fail)
+            XCTAssertTrue(result.backward?.message?.hasPrefix("plugin returned status 9") == true, result.backward?.message ?? "")
+            XCTAssertTrue(result.message?.contains("backward: plugin returned status 9") == true, result.message ?? "")
+        }
+    }
+
+    func testPluginWithoutABackwardSymbolIsNotImplemented() throws {
+        let library = try compile("failing_kernel.c", as: "noback")
+        let plugin = try PluginSource(path: library)
+        XCTAssertEqual(plugin.passes, [.forward])
+        XCTAssertNil(plugin.backwardSymbol)
+        let report = Verifier(sources: [plugin], passes: [.backward]).run(files: [golden])
+        let results = report.results.filter { $0.backward != nil }
+        XCTAssertEqual(results.count, 70)
+        XCTAssertTrue(results.allSatisfy { $0.status == .notImplemented && $0.backward?.status == .notImplemented })
+        XCTAssertEqual(report.summary.notImplemented, 70)
+        XCTAssertEqual(report.summary.failed, 0)
+        // Asking for a backward entry point by name makes its absence an error.
+        XCTAssertThrowsError(try PluginSource(path: library, backwardSymbol: "dcn_kernel_backward")) { error in
+            XCTAssertTrue("\(error)".contains("no symbol 'dcn_kernel_backward'"), "\(error)")
+        }
     }
 
     func testPlantedBugFailsAtANamedCaseAndElement() throws {
@@ -95,6 +173,14 @@ final class PluginTests: XCTestCase {
         run = try runDcn(["verify", golden, "--plugin", library, "--plugin-symbol", "nope", "--report-dir", folder], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 2)
         XCTAssertTrue(run.stderr.contains("no symbol 'nope'"), run.stderr)
+        run = try runDcn(["verify", golden, "--plugin", library, "--plugin-backward-symbol", "nope_back", "--report-dir", folder], in: byoPackageRoot.path)
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.stderr.contains("no symbol 'nope_back'"), run.stderr)
+        // The backward entry point by name, through the reader child processes.
+        run = try runDcn(["verify", golden, "--plugin", library, "--plugin-backward-symbol", "dcn_kernel_backward", "--pass", "backward",
+                          "--report-dir", folder, "--quiet"], in: byoPackageRoot.path)
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("70 passed, 0 failed (70 cases"), run.stdout)
         run = try runDcn(["run", golden, "--plugin", library, "--out", folder + "/out.h5"], in: byoPackageRoot.path)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         run = try runDcn(["verify", golden, "--outputs", folder + "/out.h5", "--report-dir", folder, "--json", folder + "/v.json"], in: byoPackageRoot.path)

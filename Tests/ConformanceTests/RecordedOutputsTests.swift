@@ -230,10 +230,10 @@ final class RecordedOutputsTests: XCTestCase {
         XCTAssertEqual(SourceSpecification(kernelArgument: "framework"), .framework(dataset: "y_framework", name: nil, units: .none))
         XCTAssertEqual(SourceSpecification(kernelArgument: "framework:y_gpu"), .framework(dataset: "y_gpu", name: nil, units: .none))
         XCTAssertEqual(SourceSpecification(kernelArgument: "outputs:/tmp/a:b.h5"), .outputs(path: "/tmp/a:b.h5", name: nil, units: .none))
-        XCTAssertEqual(SourceSpecification(kernelArgument: "plugin:lib.so"), .plugin(path: "lib.so", symbol: nil, name: nil, units: .none, threads: nil))
+        XCTAssertEqual(SourceSpecification(kernelArgument: "plugin:lib.so"), .plugin(path: "lib.so", symbol: nil, backwardSymbol: nil, name: nil, units: .none, threads: nil))
         let list: [SourceSpecification] = [.kernel(name: "threaded", threads: 3),
                                            .outputs(path: "/tmp/o.h5", name: "x", units: DeclaredUnits(uAcc: 0x1p-11)),
-                                           .plugin(path: "/tmp/p.so", symbol: "run", name: nil, units: .none, threads: 2)]
+                                           .plugin(path: "/tmp/p.so", symbol: "run", backwardSymbol: "back", name: nil, units: .none, threads: 2)]
         XCTAssertEqual(try IsolatedVerifier.decodeSpecifications(IsolatedVerifier.encode(list)), list)
         XCTAssertThrowsError(try SourceSpecification.kernel(name: "no-such", threads: nil).build()) { error in
             XCTAssertTrue("\(error)".contains("unknown kernel 'no-such'"), "\(error)")

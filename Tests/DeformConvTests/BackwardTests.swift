@@ -210,6 +210,64 @@ final class BackwardTests: XCTestCase {
         XCTAssertEqual(got.goffsets.jump, Array(repeating: 0, count: 12))
     }
 
+    /// SPEC section 7's other conventions on the hand-worked case, by hand. Only the y-offset
+    /// block changes there: its integer positions are py = 0, −1 and 1 (pixels 0, 1, 3), while at
+    /// px = 0 and 1 the two x-derivatives agree (v01 − v00 = v00 − 0 = 1, and row −1 is zero).
+    /// t·m = [2, 12, 2, 2]; ∂B/∂py per cell: pixel 0 (column 0): cell 0 gives 4 − 1 = 3, cell −1
+    /// gives 1 − 0 = 1; pixel 1 (column 1): cell −1 gives 2, cell −2 gives 0; pixel 3 (lx = 0.5
+    /// between columns 1 and 2): cell 1 gives 0.5·(0 − 8) = −4, cell 0 gives 0.5·(8 − 2) = 3.
+    /// - from the left: [2·1, 12·0, 7.5, 2·3] = [2, 0, 7.5, 6];
+    /// - central: [2·2, 12·1, 7.5, 2·(−0.5)] = [4, 12, 7.5, −1];
+    /// - mmcv: from the right but zero at py = −1: [6, 0, 7.5, −8].
+    func testOtherConventionsByHandAtIntegerPositionsAndMinusOne() throws {
+        let (s, data, gy) = handWorkedCase()
+        let right = reference.evaluateBackward(try s.problem(), data.double, gy: gy)
+        let expected: [DerivativeConvention: [Double]] = [
+            .fromTheRight: [6, 24, 7.5, -8], .fromTheLeft: [2, 0, 7.5, 6], .central: [4, 12, 7.5, -1], .zeroAtMinusOne: [6, 0, 7.5, -8],
+        ]
+        for convention in DerivativeConvention.allCases {
+            let got = reference.evaluateBackward(try s.problem(), data.double, gy: gy, convention: convention)
+            XCTAssertEqual(Array(got.goffsets.value[4..<8]), expected[convention], "\(convention)")
+            XCTAssertEqual(Array(got.goffsets.value[0..<4]), [2, 0, 5, -16], "\(convention): the x block")
+            XCTAssertEqual(Array(got.goffsets.value[8..<12]), [2, 0, 12.5, -8], "\(convention): the mask block")
+            XCTAssertEqual(got.gx.value, right.gx.value, "\(convention)")
+            XCTAssertEqual(got.gweight.value, right.gweight.value, "\(convention)")
+            // Where the conventions can differ: px = 0, 1 (x block), py = 0, −1, 1 (y block).
+            XCTAssertEqual(got.integerPositions, [true, true, false, false, true, true, false, true] + Array(repeating: false, count: 4))
+        }
+        // abs follows the cells read: central at pixel 1 weighs cell −1 (|v(0,1)| = 2) by ½, cell −2 (0) by ½.
+        let central = reference.evaluateBackward(try s.problem(), data.double, gy: gy, convention: .central)
+        XCTAssertEqual(central.goffsets.abs[5], 12 * 1)
+        XCTAssertEqual(right.goffsets.abs[5], 12 * 2)
+
+        // The x axis the same way: the transposed problem (x and every tap's dy, dx swapped, pixels
+        // transposed) has the y block above as its x block.
+        let taps: [(dy: Double, dx: Double, m: Double)] = [(0, 0, 1), (0, -1, 2), (0.25, -0.5, 0.5), (0.5, 0, -1)]
+        let transposed = TestData(shape: s, x: [1, 4, 2, 8], weight: [2],
+                                  offsets: makeOffsets(s) { _, _, _, _, oh, ow in taps[ow * 2 + oh] }, bias: [0.5])
+        for convention in DerivativeConvention.allCases {
+            let got = reference.evaluateBackward(try s.problem(), transposed.double, gy: [1, 2, 3, -1], convention: convention)
+            let block = expected[convention]!
+            XCTAssertEqual(Array(got.goffsets.value[0..<4]), [block[0], block[2], block[1], block[3]], "\(convention)")
+        }
+    }
+
+    /// At py = H exactly B's window is closed and the derivative from the right sees rows H and
+    /// H + 1, outside; from the left it sees rows H − 1 and H: x = [[1, 2], [4, 8]], py = 2,
+    /// px = 0.5, t·m = 1: 0.5·(0 − 4) + 0.5·(0 − 8) = −6 from the left, −3 central, 0 otherwise.
+    func testFromTheLeftSeesTheLastRowAtH() throws {
+        let s = TestShape(h: 2, w: 2)
+        let data = TestData(shape: s, x: [1, 2, 4, 8], weight: [1],
+                            offsets: makeOffsets(s) { _, _, _, _, oh, ow in oh == 0 && ow == 0 ? (2, 0.5, 1) : (0, 0, 1) }, bias: nil)
+        let expected: [DerivativeConvention: Double] = [.fromTheRight: 0, .fromTheLeft: -6, .central: -3, .zeroAtMinusOne: 0]
+        for convention in DerivativeConvention.allCases {
+            let got = reference.evaluateBackward(try s.problem(), data.double, gy: [1, 0, 0, 0], convention: convention)
+            XCTAssertEqual(got.goffsets.value[4], expected[convention], "\(convention)")
+            XCTAssertEqual(got.goffsets.value[0], 0, "\(convention): rows 2 and 3 are outside, so ∂B/∂px is 0")
+            XCTAssertEqual(got.goffsets.value[8], 0, "\(convention): B is 0 on the window's edge")
+        }
+    }
+
     func testJumpNearAnIntegerDependsOnTheSamplingUnitRoundoff() throws {
         // x = [[1, 2], [4, 8]], weight 1, gy 1 at pixel (0, 0) only, dy = −2⁻³⁰ there: py lies
         // 2⁻³⁰ below 0, within δ = 2·2⁻²⁴·(|py| + 1) of it, but not within Float64's δ. The cell

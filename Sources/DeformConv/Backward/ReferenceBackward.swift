@@ -9,6 +9,8 @@ struct ReferenceBackward {
     let p: DeformConvProblem
     let inputs: DeformConvInputs<Double>
     let samplingUnitRoundoff: Double
+    /// Which one-sided derivative the offsets gradient takes at integer positions.
+    let convention: DerivativeConvention
     /// gy as [n][ho][wo][o].
     let gyByPixel: [Double]
     /// weight as [c'][i][j][o].
@@ -16,17 +18,21 @@ struct ReferenceBackward {
 
     var gx: ReferenceGradient
     var goffsets: ReferenceGradient
+    /// Per offsets-gradient element, whether its axis' position is an integer (ReferenceGradients).
+    var integerPositions: [Bool]
     /// gweight's value, abs and pos as [c'][i][j][o], transposed back at the end.
     var gweightByTap: [Double]
     var gweightAbsByTap: [Double]
     var gweightPosByTap: [Double]
 
-    init(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>, gy: [Double], samplingUnitRoundoff: Double) {
+    init(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>, gy: [Double], samplingUnitRoundoff: Double,
+         convention: DerivativeConvention) {
         precondition(inputs.matches(p), "inputs do not match the problem's shapes")
         precondition(gy.count == p.outputCount, "gy does not match the output's shape")
         self.p = p
         self.inputs = inputs
         self.samplingUnitRoundoff = samplingUnitRoundoff
+        self.convention = convention
         let (co, pixels, taps) = (p.outputChannels, p.outputHeight * p.outputWidth, p.reductionLength)
         var gyByPixel = [Double](repeating: 0, count: p.outputCount)
         for n in 0..<p.batch {
@@ -46,6 +52,7 @@ struct ReferenceBackward {
         self.weightByTap = weightByTap
         gx = ReferenceGradient(count: p.xCount, reductionLength: p.outputChannelsPerGroup)
         goffsets = ReferenceGradient(count: p.offsetsCount, reductionLength: p.outputChannelsPerGroup + p.channelsPerDeformableGroup)
+        integerPositions = .init(repeating: false, count: p.offsetsCount)
         gweightByTap = .init(repeating: 0, count: p.weightCount)
         gweightAbsByTap = gweightByTap
         gweightPosByTap = gweightByTap
@@ -64,7 +71,7 @@ struct ReferenceBackward {
                 }
             }
         }
-        return ReferenceGradients(gx: gx, gweight: gweight(), goffsets: goffsets, gbias: gbias())
+        return ReferenceGradients(gx: gx, gweight: gweight(), goffsets: goffsets, gbias: gbias(), integerPositions: integerPositions)
     }
 
     /// The contributions of sample (n, c, i, j, ho, wo) to every gradient it enters.
@@ -87,8 +94,12 @@ struct ReferenceBackward {
         // cannot enter it (−1, H and W are representable and rounding is monotone).
         let inWindow = py > -1 && py < Double(g.height) && px > -1 && px < Double(g.width)
         // The derivative from the right is nonzero on the lines p = −1 too, so the offsets
-        // gradient has terms on [−1, H) × [−1, W).
-        let onGrid = py >= -1 && py < Double(g.height) && px >= -1 && px < Double(g.width)
+        // gradient has terms on [−1, H) × [−1, W); the other conventions shift that edge.
+        let onGrid = convention.reaches(py, size: g.height) && convention.reaches(px, size: g.width)
+        // Where the conventions can differ: ∂B/∂py is continuous in px and ∂B/∂px in py, so
+        // only the axis' own position matters.
+        if py == py.rounded(.down) { integerPositions[yIndex] = true }
+        if px == px.rounded(.down) { integerPositions[xIndex] = true }
 
         let group = c / p.channelsPerGroup
         let cg = c - group * p.channelsPerGroup
@@ -166,13 +177,29 @@ struct ReferenceBackward {
         }
 
         let mtAbs = Swift.abs(m) * tAbs
+        // ∂B/∂py on the cell [r, r + 1) at the sample's column weights, and its abs; likewise ∂B/∂px
+        // on the cell [q, q + 1) at its row weights.
+        func dBdy(_ r: Int) -> (value: Double, abs: Double) {
+            let (a0, a1, b0, b1) = (v(r, x0), v(r + 1, x0), v(r, x0 + 1), v(r + 1, x0 + 1))
+            return ((1 - lx) * (a1 - a0) + lx * (b1 - b0),
+                    (1 - lx) * (Swift.abs(a1) + Swift.abs(a0)) + lx * (Swift.abs(b1) + Swift.abs(b0)))
+        }
+        func dBdx(_ q: Int) -> (value: Double, abs: Double) {
+            let (a0, a1, b0, b1) = (v(y0, q), v(y0, q + 1), v(y0 + 1, q), v(y0 + 1, q + 1))
+            return ((1 - ly) * (a1 - a0) + ly * (b1 - b0),
+                    (1 - ly) * (Swift.abs(a1) + Swift.abs(a0)) + ly * (Swift.abs(b1) + Swift.abs(b0)))
+        }
         if onGrid {
-            let dBdy = (1 - lx) * (v10 - v00) + lx * (v11 - v01)
-            let dBdx = (1 - ly) * (v01 - v00) + ly * (v11 - v10)
-            goffsets.value[yIndex] += m * t * dBdy
-            goffsets.value[xIndex] += m * t * dBdx
-            goffsets.abs[yIndex] += mtAbs * ((1 - lx) * (Swift.abs(v10) + Swift.abs(v00)) + lx * (Swift.abs(v11) + Swift.abs(v01)))
-            goffsets.abs[xIndex] += mtAbs * ((1 - ly) * (Swift.abs(v01) + Swift.abs(v00)) + ly * (Swift.abs(v11) + Swift.abs(v10)))
+            for (r, weight) in convention.cells(at: py, origin: y0) {
+                let d = dBdy(r)
+                goffsets.value[yIndex] += m * t * (weight * d.value)
+                goffsets.abs[yIndex] += mtAbs * (weight * d.abs)
+            }
+            for (q, weight) in convention.cells(at: px, origin: x0) {
+                let d = dBdx(q)
+                goffsets.value[xIndex] += m * t * (weight * d.value)
+                goffsets.abs[xIndex] += mtAbs * (weight * d.abs)
+            }
         }
         // ∂⁺B/∂py is constant in py within a cell and varies in px by (v11 − v01) − (v10 − v00),
         // whose magnitude is the four corners' sum; likewise for ∂⁺B/∂px.
@@ -182,13 +209,11 @@ struct ReferenceBackward {
         }
         // jump: near an integer Y a rounded position may use the derivative of the other cell.
         if let y = rows.nearInteger, py != Double(y) {
-            func d(_ r: Int) -> Double { (1 - lx) * (v(r + 1, x0) - v(r, x0)) + lx * (v(r + 1, x0 + 1) - v(r, x0 + 1)) }
-            let change = Swift.abs(d(y - 1) - d(y))
+            let change = Swift.abs(dBdy(y - 1).value - dBdy(y).value)
             if change > 0 { goffsets.jump[yIndex] += mtAbs * change }
         }
         if let x = cols.nearInteger, px != Double(x) {
-            func d(_ q: Int) -> Double { (1 - ly) * (v(y0, q + 1) - v(y0, q)) + ly * (v(y0 + 1, q + 1) - v(y0 + 1, q)) }
-            let change = Swift.abs(d(x - 1) - d(x))
+            let change = Swift.abs(dBdx(x - 1).value - dBdx(x).value)
             if change > 0 { goffsets.jump[xIndex] += mtAbs * change }
         }
     }

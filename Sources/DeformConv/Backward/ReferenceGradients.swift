@@ -43,12 +43,21 @@ public struct ReferenceGradients: Sendable {
     public var goffsets: ReferenceGradient
     /// ∂L/∂bias; nil when the problem has no bias.
     public var gbias: ReferenceGradient?
+    /// Per element of goffsets, whether the derivative conventions of SPEC section 7 can differ
+    /// there: an x-offset element whose px is an integer, a y-offset element whose py is (−1
+    /// included); false in the mask block. A kernel's offsets gradient that fails only at these
+    /// may follow another convention. Empty when not known.
+    public var integerPositions: [Bool]
 
-    public init(gx: ReferenceGradient, gweight: ReferenceGradient, goffsets: ReferenceGradient, gbias: ReferenceGradient?) {
+    public init(gx: ReferenceGradient, gweight: ReferenceGradient, goffsets: ReferenceGradient, gbias: ReferenceGradient?,
+                integerPositions: [Bool] = []) {
+        precondition(integerPositions.isEmpty || integerPositions.count == goffsets.value.count,
+                     "integer positions are per offsets-gradient element")
         self.gx = gx
         self.gweight = gweight
         self.goffsets = goffsets
         self.gbias = gbias
+        self.integerPositions = integerPositions
     }
 
     /// The four gradients without their magnitudes.

@@ -25,11 +25,16 @@ extension ReferenceKernel {
     /// L is Co/groups plus, for gx, the number of samples whose cell has the element as a
     /// corner; C/dg for the offsets gradient; N·Ho·Wo alone for gweight and gbias.
     ///
+    /// `convention` chooses another derivative at integer positions (`DerivativeConvention`), to
+    /// tell which one a kernel that fails the contract there follows; it changes the offsets
+    /// gradient's x- and y-offset blocks only, and `integerPositions` says where it can.
+    ///
     /// Cost O(N·C·kh·kw·Ho·Wo·Co/groups); memory: the gradients with their magnitudes plus
     /// transposed copies of gy and weight.
     public func evaluateBackward(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>, gy: [Double],
-                                 samplingUnitRoundoff: Double = UnitRoundoff.float64) -> ReferenceGradients {
-        var evaluation = ReferenceBackward(p, inputs, gy: gy, samplingUnitRoundoff: samplingUnitRoundoff)
+                                 samplingUnitRoundoff: Double = UnitRoundoff.float64,
+                                 convention: DerivativeConvention = .fromTheRight) -> ReferenceGradients {
+        var evaluation = ReferenceBackward(p, inputs, gy: gy, samplingUnitRoundoff: samplingUnitRoundoff, convention: convention)
         return evaluation.run()
     }
 }
