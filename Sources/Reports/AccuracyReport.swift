@@ -163,12 +163,13 @@ public enum AccuracyReport {
         // Attribute values keep their newlines as references, so a case name reads back as written.
         func escape(_ text: String) -> String { XMLText.escape(text, attribute: true) }
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites name=\"dcn verify\" tests=\"\(report.results.count + report.unreadable.count)\" failures=\"\(report.summary.failed + report.unreadable.count)\">\n"
+        xml += "<testsuites name=\"dcn verify\" tests=\"\(report.results.count + report.unreadable.count)\" failures=\"\(report.summary.failed + report.unreadable.count)\" skipped=\"\(report.summary.notImplemented)\">\n"
         for kernel in report.kernels.map(\.name) {
             let results = report.results.filter { $0.kernel == kernel }
             let failures = results.count { $0.status == .fail } + report.unreadable.count
             let time = results.reduce(0) { $0 + ($1.seconds ?? 0) }
-            xml += "  <testsuite name=\"\(escape(kernel))\" tests=\"\(results.count + report.unreadable.count)\" failures=\"\(failures)\" time=\"\(time)\">\n"
+            let skipped = results.count { $0.status == .notImplemented }
+            xml += "  <testsuite name=\"\(escape(kernel))\" tests=\"\(results.count + report.unreadable.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\" time=\"\(time)\">\n"
             for file in report.unreadable {
                 xml += "    <testcase classname=\"\(escape(file.file)).\(escape(kernel))\" name=\"(file)\">\n"
                 xml += "      <failure message=\"unreadable file\">\(XMLText.escape(file.message))</failure>\n    </testcase>\n"
@@ -178,6 +179,9 @@ public enum AccuracyReport {
                 xml += "    <testcase classname=\"\(escape(result.file)).\(escape(kernel))\" name=\"\(name)\" time=\"\(result.seconds ?? 0)\">"
                 if result.status == .fail {
                     xml += "\n      <failure message=\"\(escape(result.message ?? "failed"))\">\(XMLText.escape(detail(result)))</failure>\n    "
+                } else if result.status == .notImplemented {
+                    // Counted apart, never a pass: JUnit's skipped, with the reason.
+                    xml += "\n      <skipped message=\"\(escape(result.message ?? "not implemented"))\"/>\n    "
                 }
                 xml += "</testcase>\n"
             }
@@ -191,6 +195,9 @@ public enum AccuracyReport {
         if let code = result.errorCode { lines.append("raised: \(result.errorClass ?? "") (\(code))") }
         for e in result.accuracy?.failures ?? [] {
             lines.append("n=\(e.n) o=\(e.o) ho=\(e.ho) wo=\(e.wo) expected=\(e.expected) got=\(e.got) bound=\(e.bound) ratio=\(format(ratio: e.ratio))")
+        }
+        for e in (result.backward?.tensors ?? []).flatMap(\.failures) {
+            lines.append("backward \(e.tensor)\(e.index) expected=\(e.expected) got=\(e.got) bound=\(e.bound) ratio=\(format(ratio: e.ratio))")
         }
         return lines.joined(separator: "\n")
     }

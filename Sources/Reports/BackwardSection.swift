@@ -6,6 +6,33 @@ import Scoring
 /// The accuracy report's backward part (SPEC section 7): per kernel, how its backward cases went and
 /// the worst ratio of each gradient tensor, and the worst element of every failing backward part.
 enum BackwardSection {
+    /// One kernel's backward parts: counts, the worst ratio per gradient tensor (nil where none was
+    /// checked), the conventions its failures match. The Markdown report and the HTML page render these.
+    struct Row {
+        var kernel: String
+        var cases: Int
+        var passed: Int
+        var failed: Int
+        var notImplemented: Int
+        var worstRatios: [String: Double?]
+        var conventions: String
+    }
+
+    static func rows(_ report: VerifyReport) -> [Row] {
+        report.kernels.map(\.name).compactMap { kernel in
+            let parts = report.results.filter { $0.kernel == kernel }.compactMap(\.backward)
+            guard !parts.isEmpty else { return nil }
+            var worst: [String: Double?] = [:]
+            for name in GradientStats.tensorNames {
+                let ratios = parts.flatMap(\.tensors).filter { $0.tensor == name }.map(\.worstRatio)
+                worst[name] = ratios.max { AccuracyStats.isWorse($1, than: $0) }
+            }
+            return Row(kernel: kernel, cases: parts.count, passed: parts.count { $0.status == .pass },
+                       failed: parts.count { $0.status == .fail }, notImplemented: parts.count { $0.status == .notImplemented },
+                       worstRatios: worst, conventions: conventions(parts))
+        }
+    }
+
     static func markdown(_ report: VerifyReport) -> String {
         let withBackward = report.results.filter { $0.backward != nil }
         guard !withBackward.isEmpty else { return "" }
@@ -18,15 +45,9 @@ enum BackwardSection {
         let tensors = GradientStats.tensorNames
         out += "| kernel | backward cases | passed | failed | not implemented | " + tensors.joined(separator: " | ") + " | other convention |\n"
         out += "|---|---:|---:|---:|---:|" + String(repeating: "---:|", count: tensors.count) + "---|\n"
-        for kernel in report.kernels.map(\.name) {
-            let parts = withBackward.filter { $0.kernel == kernel }.compactMap(\.backward)
-            guard !parts.isEmpty else { continue }
-            let worst = tensors.map { name -> String in
-                let ratios = parts.flatMap(\.tensors).filter { $0.tensor == name }.map(\.worstRatio)
-                return ratios.isEmpty ? "–" : AccuracyReport.format(ratio: ratios.max { AccuracyStats.isWorse($1, than: $0) })
-            }
-            out += "| \(kernel) | \(parts.count) | \(parts.count { $0.status == .pass }) | \(parts.count { $0.status == .fail }) | "
-            out += "\(parts.count { $0.status == .notImplemented }) | " + worst.joined(separator: " | ") + " | \(conventions(parts)) |\n"
+        for row in rows(report) {
+            out += "| \(row.kernel) | \(row.cases) | \(row.passed) | \(row.failed) | \(row.notImplemented) | "
+            out += tensors.map { AccuracyReport.format(ratio: row.worstRatios[$0] ?? nil) }.joined(separator: " | ") + " | \(row.conventions) |\n"
         }
         let failures = withBackward.filter { $0.backward?.status == .fail }
         if !failures.isEmpty {

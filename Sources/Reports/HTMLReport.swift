@@ -213,7 +213,25 @@ public enum HTMLReport {
             if failures.count > 50 { out += "<li>… and \(failures.count - 50) more (see accuracy.md)</li>\n" }
             out += "</ul>\n"
         }
+        out += backwardTable(verify)
         return out + "</section>\n"
+    }
+
+    /// The backward table of SPEC section 7 (the rows the accuracy report renders too).
+    private static func backwardTable(_ verify: VerifyReport) -> String {
+        let rows = BackwardSection.rows(verify)
+        guard !rows.isEmpty else { return "" }
+        let tensors = GradientStats.tensorNames
+        var out = "<h3>Backward</h3>\n<p class=\"meta\">Per kernel: backward cases passed, failed and not implemented (counted, never a pass), "
+        out += "and the worst ratio of each gradient tensor (SPEC section 7; ≤ 1 passes).</p>\n"
+        out += "<div class=\"scroll\"><table id=\"backward-table\">\n<thead><tr><th class=\"l\">kernel</th><th>cases</th><th>passed</th><th>failed</th><th>not implemented</th>"
+        out += tensors.map { "<th>\(h($0))</th>" }.joined() + "<th class=\"l\">other convention</th></tr></thead>\n<tbody>\n"
+        for row in rows {
+            out += "<tr><td class=\"l\">\(h(row.kernel))</td><td>\(row.cases)</td><td>\(row.passed)</td><td>\(row.failed)</td><td>\(row.notImplemented)</td>"
+            out += tensors.map { "<td>\(h(AccuracyReport.format(ratio: row.worstRatios[$0] ?? nil)))</td>" }.joined()
+            out += "<td class=\"l\">\(h(row.conventions))</td></tr>\n"
+        }
+        return out + "</tbody></table></div>\n"
     }
 
     // MARK: Performance
