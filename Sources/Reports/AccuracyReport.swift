@@ -18,6 +18,12 @@ public enum AccuracyReport {
         public var worstRatio: Double?
         public var maxAbsError: Double?
         public var maxRelError: Double?
+        /// Cases whose only part to check was a backward the kernel does not have.
+        public var notImplemented = 0
+        /// The backward parts (SPEC section 7): checked, passed, and the worst ratio over their gradients.
+        public var backwardCases = 0
+        public var backwardPassed = 0
+        public var backwardWorstRatio: Double?
         var relSquares = 0.0
         var relElements = 0
 
@@ -38,6 +44,12 @@ public enum AccuracyReport {
                 for result in results where tag == "all" || result.tags.contains(tag) {
                     row.cases += 1
                     if result.status == .pass { row.passed += 1 }
+                    if result.status == .notImplemented { row.notImplemented += 1 }
+                    if let backward = result.backward, backward.status != .notImplemented {
+                        row.backwardCases += 1
+                        if backward.status == .pass { row.backwardPassed += 1 }
+                        if let ratio = backward.ratio { row.backwardWorstRatio = worse(row.backwardWorstRatio, ratio) }
+                    }
                     if let ratio = result.accuracy?.worstRatio ?? result.ratio { row.worstRatio = worse(row.worstRatio, ratio) }
                     guard let stats = result.accuracy else { continue }
                     row.maxAbsError = worse(row.maxAbsError, stats.maxAbsError)
@@ -83,11 +95,12 @@ public enum AccuracyReport {
             out += "| \(kernel.name) | 2^\(Int(log2(kernel.uAcc))) | 2^\(Int(log2(kernel.uS))) | \(kernel.summary) |\n"
         }
         out += "\n## Kernel × tag\n\n"
-        out += "| kernel | tag | cases | passed | worst ratio | max abs error | max rel error | RMS rel error |\n"
-        out += "|---|---|---:|---:|---:|---:|---:|---:|\n"
+        out += "| kernel | tag | cases | passed | worst ratio | max abs error | max rel error | RMS rel error | not implemented | backward passed | backward worst ratio |\n"
+        out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for row in tagTable(report) {
             let tag = row.tag == "all" ? "**all**" : row.tag
-            out += "| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(format(ratio: row.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) |\n"
+            let backward = row.backwardCases > 0 ? "\(row.backwardPassed)/\(row.backwardCases) | \(format(ratio: row.backwardWorstRatio))" : "– | –"
+            out += "| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(format(ratio: row.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) | \(row.notImplemented) | \(backward) |\n"
         }
         out += failuresSection(report)
         out += BackwardSection.markdown(report)

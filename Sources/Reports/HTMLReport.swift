@@ -132,11 +132,14 @@ public enum HTMLReport {
             let bench = inputs.bench?.results.filter { $0.kernel == kernel && !$0.isPeer } ?? []
             let compare = inputs.comparison?.kernels.first { $0.kernelB == kernel }
             var problems: [String] = []
+            var notImplemented = 0
             out += "<tr><td class=\"l\"><b>\(h(kernel))</b></td><td class=\"l wrap\">\(h(description?.summary ?? "–"))</td>"
             out += "<td>\(description.map { "2<sup>\(Int(log2($0.uAcc)))</sup>" } ?? "–")</td>"
             if let row {
-                let ok = row.passed == row.cases
-                if !ok { problems.append("\(row.cases - row.passed) failing") }
+                let failing = row.cases - row.passed - row.notImplemented
+                let ok = failing == 0
+                if !ok { problems.append("\(failing) failing") }
+                notImplemented = row.notImplemented
                 out += "<td class=\"\(ok ? "pass" : "fail")\">\(row.passed)/\(row.cases)</td><td>\(h(AccuracyReport.format(ratio: row.worstRatio)))</td>"
             } else {
                 out += "<td class=\"muted\">–</td><td class=\"muted\">–</td>"
@@ -161,6 +164,9 @@ public enum HTMLReport {
             out += "<td class=\"l state\">\(problems.isEmpty ? badge("OK", true) : badge(problems.joined(separator: ", "), false))"
             if ungated > 0 {
                 out += " <span class=\"badge neutral\" title=\"it ran on every core: on a shared machine others' work slows it, so its times are shown, not gated\">slower on \(ungated) shape\(ungated == 1 ? "" : "s"), not gated</span>"
+            }
+            if notImplemented > 0 {
+                out += " <span class=\"badge neutral\" title=\"counted apart, never a pass (SPEC section 7)\">backward not implemented on \(notImplemented) case\(notImplemented == 1 ? "" : "s")</span>"
             }
             out += "</td></tr>\n"
         }
@@ -193,9 +199,16 @@ public enum HTMLReport {
                     out += "<td class=\"muted\">–</td>"
                     continue
                 }
-                let ok = row.passed == row.cases
-                let title = "max abs error \(AccuracyReport.format(row.maxAbsError)), max rel error \(AccuracyReport.format(row.maxRelError)), RMS rel error \(AccuracyReport.format(row.rmsRelError))"
-                out += "<td class=\"\(ok ? "pass" : "fail")\" title=\"\(h(title))\">\(row.passed)/\(row.cases) · \(h(AccuracyReport.format(ratio: row.worstRatio)))</td>"
+                // Not implemented is never a pass, but no failure either: the cell is not red for it.
+                let ok = row.passed + row.notImplemented == row.cases && row.backwardPassed == row.backwardCases
+                var title = "max abs error \(AccuracyReport.format(row.maxAbsError)), max rel error \(AccuracyReport.format(row.maxRelError)), RMS rel error \(AccuracyReport.format(row.rmsRelError))"
+                var backward = ""
+                if row.backwardCases > 0 {
+                    backward = " · backward \(row.backwardPassed)/\(row.backwardCases) · \(AccuracyReport.format(ratio: row.backwardWorstRatio))"
+                    title += "; backward worst ratio \(AccuracyReport.format(ratio: row.backwardWorstRatio))"
+                }
+                if row.notImplemented > 0 { title += "; \(row.notImplemented) not implemented" }
+                out += "<td class=\"\(ok ? "pass" : "fail")\" title=\"\(h(title))\">\(row.passed)/\(row.cases) · \(h(AccuracyReport.format(ratio: row.worstRatio)))\(h(backward))</td>"
             }
             out += "</tr>\n"
         }
