@@ -160,6 +160,13 @@ public struct FrameworkOutputsSource: RecordedSource {
 
     public var passes: Set<KernelPass> { [.forward, .backward] }
 
+    /// The attribute recording a backward call that gave no gradients, in the form of
+    /// `errorAttribute`: `framework_backward_error` beside `framework_error`, `gpu_backward_error`
+    /// beside `gpu_error`.
+    public var backwardErrorAttribute: String {
+        String(errorAttribute.dropLast("_error".count)) + "_backward_error"
+    }
+
     /// What follows the gradients' names: `gx_framework` beside `y_framework`, `gx_gpu` beside
     /// `y_gpu`; nil (no gradients) for a dataset not named `y_*`.
     public var gradientSuffix: String? {
@@ -168,7 +175,8 @@ public struct FrameworkOutputsSource: RecordedSource {
 
     public var summary: String {
         "results recorded in the golden file itself: dataset \(dataset), attribute \(errorAttribute)"
-            + (gradientSuffix.map { ", gradients g*\($0)" } ?? "") + " (the case's `framework` attribute names the framework)"
+            + (gradientSuffix.map { ", gradients g*\($0) or attribute \(backwardErrorAttribute)" } ?? "")
+            + " (the case's `framework` attribute names the framework)"
     }
 
     public func recorded(caseName: String, in goldenFile: String, outputShape: [Int]?) -> CaseOutcome {
@@ -190,13 +198,24 @@ public struct FrameworkOutputsSource: RecordedSource {
         return .unavailable("no outputs recorded for this case: no '\(dataset)' dataset or '\(errorAttribute)' attribute in \(place)")
     }
 
-    /// The framework's gradients when the case records any (SPEC section 4's `g*_framework`); a
-    /// case without them is not implemented, since a framework file may hold gradients for some
-    /// cases only.
+    /// The framework's gradients when the case records any (SPEC section 4's `g*_framework`);
+    /// otherwise what `backwardErrorAttribute` says the backward call did ("<Class>: <message>",
+    /// "accepted", "not run: <why>", "crashed: …", as `parse(frameworkError:)` reads them); a case
+    /// with neither is not implemented, since a framework file may hold gradients for some cases only.
     public func recordedGradients(caseName: String, in goldenFile: String, problem: DeformConvProblem?) -> BackwardOutcome {
         guard let suffix = gradientSuffix else { return .notImplemented }
         return RecordedReader.withCaseGroup(goldenFile, caseName, failed: { .unavailable($0) }) { group in
-            guard OutputsSchema.gradientFields.contains(where: { group.contains($0 + suffix) }) else { return .notImplemented }
+            guard OutputsSchema.gradientFields.contains(where: { group.contains($0 + suffix) }) else {
+                guard let text = group.stringAttribute(backwardErrorAttribute) else { return .notImplemented }
+                return switch Self.parse(frameworkError: text) {
+                case let .rejected(errorClass, code, message): .rejected(errorClass: errorClass, code: code, message: message)
+                case let .unavailable(why): .unavailable(why.replacingOccurrences(of: "no outputs recorded", with: "no gradients recorded"))
+                case .accepted, .output:
+                    problem == nil
+                        ? .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: []), seconds: nil)
+                        : .unavailable("\(goldenFile): case '\(caseName)': \(backwardErrorAttribute) says the backward call was accepted, but no gradients are recorded")
+                }
+            }
             guard let problem else { return .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: []), seconds: nil) }
             return RecordedReader.gradients(group, suffix: suffix, problem: problem, where: "\(goldenFile): case '\(caseName)'")
         }

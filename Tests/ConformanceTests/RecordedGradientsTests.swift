@@ -97,10 +97,8 @@ final class RecordedGradientsTests: XCTestCase {
         XCTAssertEqual(report.summary.failed, float16.count)
     }
 
-    /// `dcn run` records a rejected backward call (grad_shape) as backward_error_* attributes and the
-    /// replay passes it; a rejection recorded on a valid case fails it, naming the raised class.
-    func testRecordedBackwardRejections() throws {
-        let folder = try temporaryFolder(self)
+    /// A valid backward case and a grad_shape error case (gy one column too wide).
+    private func validAndGradShapeCases() throws -> (valid: GoldenCase, broken: GoldenCase) {
         let valid = try SuiteGenerator().validCase(recipe("basic-3x3-bias"), seed: 5, backward: true).0
         var broken = try SuiteGenerator().validCase(recipe("basic-3x3"), seed: 3, backward: true).0
         broken.name = "grad-shape"
@@ -111,6 +109,14 @@ final class RecordedGradientsTests: XCTestCase {
         var shape = gy.shape
         shape[3] += 1
         broken.gy = StoredTensor(shape: shape, data: .float32([Float](repeating: 0.5, count: shape.reduce(1, *))))
+        return (valid, broken)
+    }
+
+    /// `dcn run` records a rejected backward call (grad_shape) as backward_error_* attributes and the
+    /// replay passes it; a rejection recorded on a valid case fails it, naming the raised class.
+    func testRecordedBackwardRejections() throws {
+        let folder = try temporaryFolder(self)
+        let (valid, broken) = try validAndGradShapeCases()
         let golden = try writeGolden([valid, broken], to: folder)
         let path = folder + "/naive.h5"
         let summary = try OutputsRecorder(source: KernelSource(NaiveKernel())).record(golden: golden, to: path, producer: "test")
@@ -210,6 +216,48 @@ final class RecordedGradientsTests: XCTestCase {
         XCTAssertEqual(results[1].backward?.tensors.filter { !$0.passed }.map(\.tensor), ["gweight"])
         XCTAssertEqual(results[2].status, .pass, "the forward is checked")
         XCTAssertEqual(results[2].backward?.status, .notImplemented, "no g*_framework datasets in this case")
+    }
+
+    /// A golden file's `framework_backward_error` (make_framework_golden.py's record of a backward
+    /// call that gave no gradients): the expected class passes a backward-only error case, another
+    /// class or "accepted" fails it; on a valid case a raise fails the backward naming the class, and
+    /// "not run" fails it as nothing recorded. Without the attribute or g*_framework: not implemented.
+    func testFrameworkBackwardErrorAttribute() throws {
+        let folder = try temporaryFolder(self)
+        let (valid, broken) = try validAndGradShapeCases()
+        let golden = try writeGolden([valid, broken], to: folder)
+        func verdicts(valid validText: String?, broken brokenText: String?) throws -> (CaseResult, CaseResult) {
+            let file = try File.open(golden, mode: .readWrite)
+            for (name, text) in [(valid.name, validText), (broken.name, brokenText)] {
+                let group = try file.root.openGroup("cases").openGroup(name)
+                if let text { try group.setAttribute("framework_backward_error", string: text) }
+            }
+            file.close()
+            let report = Verifier(sources: [FrameworkOutputsSource()], passes: [.backward]).run(files: [golden])
+            return (try XCTUnwrap(report.results.first { $0.caseName == valid.name }),
+                    try XCTUnwrap(report.results.first { $0.caseName == broken.name }))
+        }
+        var (ok, error) = try verdicts(valid: nil, broken: nil)
+        XCTAssertEqual(ok.backward?.status, .notImplemented)
+        XCTAssertEqual(error.backward?.status, .notImplemented)
+
+        (ok, error) = try verdicts(valid: "RuntimeError: kernel not registered", broken: "ValueError: The shape should be (1, 2, 3, 3)")
+        XCTAssertEqual(ok.backward?.status, .fail)
+        XCTAssertEqual(ok.backward?.errorClass, "RuntimeError")
+        XCTAssertTrue(ok.backward?.message?.contains("raised RuntimeError: kernel not registered in the backward pass") == true, ok.backward?.message ?? "")
+        XCTAssertEqual(error.backward?.status, .pass, error.backward?.message ?? "")
+        XCTAssertEqual(error.status, .pass)
+
+        (ok, error) = try verdicts(valid: "not run: no float16 kernel", broken: "RuntimeError: Mismatch in shape")
+        XCTAssertEqual(ok.backward?.status, .fail)
+        XCTAssertTrue(ok.backward?.message?.contains("no gradients recorded for this case (not run: no float16 kernel)") == true, ok.backward?.message ?? "")
+        XCTAssertEqual(error.backward?.status, .fail)
+        XCTAssertTrue(error.backward?.message?.contains("raised RuntimeError: Mismatch in shape") == true, error.backward?.message ?? "")
+
+        (ok, error) = try verdicts(valid: "accepted", broken: "accepted")
+        XCTAssertEqual(ok.backward?.status, .fail, "accepted without gradients on a valid case is nothing to score")
+        XCTAssertEqual(error.backward?.status, .fail)
+        XCTAssertTrue(error.backward?.message?.contains("accepted the backward call") == true, error.backward?.message ?? "")
     }
 }
 

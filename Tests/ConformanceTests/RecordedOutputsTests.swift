@@ -53,6 +53,65 @@ final class RecordedOutputsTests: XCTestCase {
         }
     }
 
+    /// The committed framework files' expected gradients (torchvision 0.29's float64 autograd, after
+    /// SPEC section 1's layout conversion) and our float64 reference's check each other: within SPEC
+    /// section 7's bound for u_acc = u_s = 2⁻⁵³ and a float64 output (no ½ ulp of float32 or
+    /// float16), on every gradient tensor of every valid backward case.
+    func testFrameworkFilesGradientsAgreeWithOurReference() throws {
+        let files = frameworkFiles
+        guard !files.isEmpty else { throw XCTSkip("no vectors/framework-*.h5 in this checkout") }
+        for file in files {
+            let reader = try GoldenFileReader(path: file)
+            var checked = 0
+            for name in try reader.caseNames() {
+                let header = try reader.header(of: name)
+                guard header.expect == .ok, header.isBackward else { continue }
+                let problem = try DeformConvProblem(validating: header.arguments)
+                let half = problem.dtype == .float16
+                let inputs: DeformConvInputs<Double> = half
+                    ? try reader.inputs(of: name, problem: problem, as: Float16.self).map(Double.init)
+                    : try reader.inputs(of: name, problem: problem, as: Float.self).map(Double.init)
+                let gy: [Double] = half
+                    ? try reader.gradientInput(of: name, problem: problem, as: Float16.self).map(Double.init)
+                    : try reader.gradientInput(of: name, problem: problem, as: Float.self).map(Double.init)
+                let theirs = try XCTUnwrap(try reader.output(of: name, problem: problem).gradients, "\(file): \(name) has gy but no gradients")
+                let ours = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy)
+                let tolerance = GradientTolerance(accumulationUnitRoundoff: UnitRoundoff.float64, samplingUnitRoundoff: UnitRoundoff.float64,
+                                                  outputType: .float64, exact: false)
+                let tensors = GradientStats.compare(ours.values, with: theirs, magnitudes: ours, problem: problem, tolerance: tolerance)
+                XCTAssertEqual(tensors.count, problem.hasBias ? 6 : 5, "\(file): \(name)")
+                for tensor in tensors where !tensor.passed {
+                    XCTFail("\(file): \(name): float64 reference vs torchvision float64 \(tensor.tensor): worst ratio \(tensor.worstRatio) at \(String(describing: tensor.worst))")
+                }
+                checked += 1
+            }
+            XCTAssertGreaterThan(checked, 70, file)
+        }
+    }
+
+    /// MindSpore 2.10's own gradients (g*_framework, GradOperation with sens in the case dtype) as
+    /// `--kernel framework` with float32 units: every float32 backward case has them and passes SPEC
+    /// section 7's bound on every tensor. The backward-only error cases have the backward call's
+    /// exception recorded (which class it is, against SPEC's, is the report's business).
+    func testMindSporeGradientsPassAsTheFrameworkKernel() throws {
+        guard let file = frameworkFiles.first(where: { $0.contains("mindspore") }) else {
+            throw XCTSkip("no vectors/framework-mindspore-*.h5 in this checkout")
+        }
+        let report = Verifier(sources: [FrameworkOutputsSource()], passes: [.backward]).run(files: [file])
+        XCTAssertTrue(report.unreadable.isEmpty, "\(report.unreadable)")
+        let valid32 = report.results.filter { $0.expect == "ok" && $0.dtype == "float32" && $0.backward != nil }
+        XCTAssertGreaterThan(valid32.count, 60)
+        for result in valid32 {
+            XCTAssertEqual(result.backward?.status, .pass, "\(result.caseName): \(result.backward?.message ?? "")")
+            XCTAssertEqual(result.backward?.tensors.count ?? 0, 5 + (result.backward?.tensors.contains { $0.tensor == "gbias" } == true ? 1 : 0))
+        }
+        let backwardErrors = report.results.filter { $0.expect != "ok" && $0.backward != nil }
+        XCTAssertEqual(backwardErrors.count, 4, "grad_shape and gy dtype cases")
+        for result in backwardErrors {
+            XCTAssertNotNil(result.backward?.errorClass, "\(result.caseName): \(result.backward?.message ?? "")")
+        }
+    }
+
     /// `--kernel framework` scores the stored y_framework with float32 units: MindSpore's float32
     /// output passes, its float16 path does not, and bad inputs it accepts fail.
     func testFrameworkSourceScoresTheStoredFrameworkOutput() throws {
@@ -85,6 +144,8 @@ final class RecordedOutputsTests: XCTestCase {
             XCTFail("not run is nothing recorded")
         }
         XCTAssertEqual(FrameworkOutputsSource.parse(frameworkError: "Fail: [ONNXRuntimeError] : 1"), .rejected(errorClass: "Fail", code: nil, message: "[ONNXRuntimeError] : 1"))
+        XCTAssertEqual(FrameworkOutputsSource().backwardErrorAttribute, "framework_backward_error")
+        XCTAssertEqual(FrameworkOutputsSource(dataset: "y_gpu").backwardErrorAttribute, "gpu_backward_error")
     }
 
     /// `dcn run` then `dcn verify --outputs` gives the same pass/fail as verifying the kernel directly,

@@ -13,8 +13,14 @@ Prints one JSON object:
           rel = max|y_framework - y| / max|y|, the largest error in ulps of the case dtype at |y|,
           and SPEC section 3's ratio error/bound twice: u_acc = 2^-24 (float32 accumulation) and
           u_acc = u of the dtype, both with u_s = u of the dtype (2^-24 float32, 2^-11 float16);
+  backward: per valid case with gy: name, tags, dtype, `framework_backward` (what produced the
+          gradients), and per gradient tensor (gx, gweight, x_offset, y_offset, mask, gbias) of the
+          recorded g*_framework: max |g_framework - g|, rel = that / max |g| (g: the file's expected
+          gradient, torchvision float64); or `framework_backward_error` when the backward gave none.
+          Per error case with gy (the backward-only ones): what the backward call did.
   summary: worst rel (and case) per tag and dtype; accepted bad inputs with their output shape;
-          error cases whose class differs from SPEC's; cases not run.
+          error cases whose class differs from SPEC's; cases not run; worst backward rel per dtype
+          and tensor. SPEC section 7's ratios come from `dcn verify --kernel framework` (the report).
 """
 import json
 import sys
@@ -71,8 +77,42 @@ def valid_entry(name, case):
     return entry
 
 
+GRADIENTS = ("gx", "gweight", "goffsets", "gbias")
+
+
+def backward_entry(name, case):
+    entry = {"name": name, "tags": text(case.attrs["tags"]).split(","), "dtype": str(case["x"].dtype),
+             "framework_backward": text(case.attrs.get("framework_backward"))}
+    for key in ("framework_backward_error", "framework_backward_note"):
+        if key in case.attrs:
+            entry[key] = text(case.attrs[key])
+    if "gx_framework" not in case:
+        return entry
+    w = case["weight"].shape
+    taps = case["offsets"].shape[1] // 3
+    tensors = {}
+    for field in GRADIENTS:
+        if field not in case:
+            continue
+        g, got = case[field][...], case[field + "_framework"][...].astype(np.float64)
+        parts = {field: (g, got)} if field != "goffsets" else {
+            "x_offset": (g[:, :taps], got[:, :taps]), "y_offset": (g[:, taps:2 * taps], got[:, taps:2 * taps]),
+            "mask": (g[:, 2 * taps:], got[:, 2 * taps:])}
+        for part, (expected, value) in parts.items():
+            err = float(np.max(np.abs(value - expected))) if expected.size else 0.0
+            scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+            tensors[part] = {"max_abs": scale, "max_abs_err": err, "rel": err / scale if scale > 0 else err}
+    entry["tensors"] = tensors
+    entry["R_weight"] = w[1] * w[2] * w[3]
+    return entry
+
+
 def error_entry(name, case):
+    # A case with gy is a backward-only error case (SPEC section 7): its forward call is valid,
+    # and what the backward call did decides it.
     what = text(case.attrs.get("framework_error"))
+    if "gy" in case and "framework_backward_error" in case.attrs:
+        what = text(case.attrs["framework_backward_error"])
     if what is None:
         klass = None
     elif what == "accepted" or what.startswith(("not run", "crashed", "timeout")):
@@ -81,21 +121,41 @@ def error_entry(name, case):
         klass = what.split(":")[0].strip()
     expect = text(case.attrs["expect"])
     entry = {"name": name, "expect": expect, "error_code": text(case.attrs.get("error_code")),
-             "framework_error": what, "framework_class": klass,
+             "framework_error": text(case.attrs.get("framework_error")), "decided_by": "backward" if "gy" in case else "forward",
+             "framework_class": klass,
              "same_class": klass == expect if klass not in (None, "not run") else None}
     if "framework_note" in case.attrs:
         entry["framework_note"] = text(case.attrs["framework_note"])
     if "description" in case.attrs:
         entry["description"] = text(case.attrs["description"])
+    if "gy" in case:
+        entry["framework_backward"] = text(case.attrs.get("framework_backward"))
+        entry["framework_backward_error"] = text(case.attrs.get("framework_backward_error"))
+        if "framework_backward_note" in case.attrs:
+            entry["framework_backward_note"] = text(case.attrs["framework_backward_note"])
     return entry
 
 
+def worst_backward(entries):
+    """dtype -> tensor -> {rel, case, cases}: the largest rel of each gradient tensor."""
+    worst = {}
+    for e in entries:
+        for tensor, t in e.get("tensors", {}).items():
+            slot = worst.setdefault(e["dtype"], {}).setdefault(tensor, {"rel": -1.0, "cases": 0})
+            slot["cases"] += 1
+            if t["rel"] > slot["rel"]:
+                slot.update(rel=t["rel"], case=e["name"], max_abs_err=t["max_abs_err"])
+    return worst
+
+
 def main(path):
-    valid, errors, skipped = [], [], []
+    valid, errors, skipped, backward = [], [], [], []
     with h5py.File(path, "r") as f:
         root = {k: text(f.attrs[k]) for k in ("generator", "reference") if k in f.attrs}
         for name, case in f["cases"].items():
             if text(case.attrs["expect"]) == "ok":
+                if "gy" in case:
+                    backward.append(backward_entry(name, case))
                 if "y_framework" in case:
                     valid.append(valid_entry(name, case))
                 else:
@@ -118,18 +178,24 @@ def main(path):
         "accepted": [{"name": e["name"], "error_code": e["error_code"], "framework_note": e.get("framework_note")}
                      for e in errors if e["framework_class"] == "accepted"],
         "different_class": [{"name": e["name"], "expect": e["expect"], "error_code": e["error_code"],
-                             "framework_error": e["framework_error"]}
+                             "framework_error": e["framework_backward_error"] if e["decided_by"] == "backward"
+                             else e["framework_error"]}
                             for e in errors if e["same_class"] is False and e["framework_class"] != "accepted"],
         "not_run": [{"name": e["name"], "framework_error": e["framework_error"]}
                     for e in errors if e["framework_class"] == "not run"],
         "crashed": [{"name": e["name"], "framework_error": e["framework_error"]}
                     for e in errors if e["framework_class"] in ("crashed", "timeout")],
         "valid_without_framework_output": skipped,
+        "backward_worst_rel": worst_backward(backward),
+        "backward_without_gradients": [{"name": e["name"], "dtype": e["dtype"],
+                                        "framework_backward_error": e.get("framework_backward_error")}
+                                       for e in backward if "tensors" not in e],
         "counts": {"valid_with_framework_output": len(valid), "errors": len(errors),
                    "same_class": sum(1 for e in errors if e["same_class"] is True),
                    "different_class_or_accepted": sum(1 for e in errors if e["same_class"] is False)},
     }
-    json.dump({"file": path, **root, "summary": summary, "valid": valid, "errors": errors}, sys.stdout, indent=1)
+    json.dump({"file": path, **root, "summary": summary, "valid": valid, "backward": backward, "errors": errors},
+              sys.stdout, indent=1)
     print()
     return 0
 
