@@ -22,3 +22,17 @@ public struct SimdKernel: DeformConvKernel {
         runWidened(problem, inputs)
     }
 }
+
+/// The backward (SPEC section 7) tiled the same way: see `TiledBackward` for the tiling and how
+/// each gradient's summation order is fixed.
+extension SimdKernel {
+    public var passes: Set<KernelPass> { [.forward, .backward] }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
+        TiledBackward(problem, tiling: tiling).run(inputs, gy: gy, threads: 1)
+    }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
+        backwardWidened(problem, inputs, gy: gy)
+    }
+}

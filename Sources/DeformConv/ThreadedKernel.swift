@@ -31,3 +31,17 @@ public struct ThreadedKernel: DeformConvKernel {
 
     public var bitIdenticalPeer: (any DeformConvKernel)? { SimdKernel(tiling: tiling) }
 }
+
+/// The backward on `threads` threads: each tile's channel blocks are shared out, and every gradient
+/// element keeps the one owner and order `TiledBackward` gives it, so the bits equal simd's.
+extension ThreadedKernel {
+    public var passes: Set<KernelPass> { [.forward, .backward] }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
+        TiledBackward(problem, tiling: tiling).run(inputs, gy: gy, threads: threads)
+    }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
+        backwardWidened(problem, inputs, gy: gy)
+    }
+}

@@ -11,25 +11,27 @@ final class BackwardGateTests: XCTestCase {
             .appendingPathComponent("vectors/dcn-default.h5").path
     }
 
-    func testNaivePassesEveryBackwardCaseOfTheCommittedSuiteAndSimdIsNotImplemented() throws {
-        let report = Verifier(kernels: [NaiveKernel(), SimdKernel()], passes: [.backward]).run(files: [Self.committedSuite])
+    func testNaiveAndSimdPassEveryBackwardCaseOfTheCommittedSuiteAndFP16AccIsNotImplemented() throws {
+        let report = Verifier(kernels: [NaiveKernel(), SimdKernel(), FP16AccKernel()], passes: [.backward]).run(files: [Self.committedSuite])
         let naive = report.results.filter { $0.kernel == "naive" }
         let simd = report.results.filter { $0.kernel == "simd" }
+        let fp16acc = report.results.filter { $0.kernel == "fp16acc" }
         XCTAssertGreaterThanOrEqual(naive.count, 70, "every valid case of the suite has gy")
-        for result in naive {
+        XCTAssertEqual(simd.count, naive.count)
+        for result in naive + simd {
             XCTAssertEqual(result.status, .pass, "\(result.caseName): \(result.message ?? "")")
             guard result.expect == "ok" else { continue }
             XCTAssertEqual(result.backward?.tensors.map(\.tensor).prefix(5), ["gx", "gweight", "x_offset", "y_offset", "mask"], result.caseName)
         }
         XCTAssertTrue(naive.contains { $0.backward?.tensors.last?.tensor == "gbias" }, "cases with a bias report gbias")
-        XCTAssertTrue(simd.allSatisfy { $0.status == .notImplemented && $0.backward?.status == .notImplemented })
-        XCTAssertEqual(report.summary.notImplemented, simd.count)
-        XCTAssertEqual(report.summary.passed, naive.count, "not implemented is never a pass")
+        XCTAssertTrue(fp16acc.allSatisfy { $0.status == .notImplemented && $0.backward?.status == .notImplemented })
+        XCTAssertEqual(report.summary.notImplemented, fp16acc.count)
+        XCTAssertEqual(report.summary.passed, naive.count + simd.count, "not implemented is never a pass")
         XCTAssertEqual(report.summary.failed, 0)
         XCTAssertGreaterThan(report.summary.casesWithoutPass, 0, "the error cases have no backward part")
         XCTAssertEqual(report.exitCode, 0)
-        // Exact backward cases are held to a bound of zero: naive reproduces them bit for bit.
-        let exact = naive.filter { $0.tags.contains("exact") }
+        // Exact backward cases are held to a bound of zero: naive and simd reproduce them bit for bit.
+        let exact = (naive + simd).filter { $0.tags.contains("exact") }
         XCTAssertFalse(exact.isEmpty)
         for result in exact { XCTAssertEqual(result.backward?.ratio, 0, result.caseName) }
     }
@@ -74,12 +76,14 @@ final class BackwardGateTests: XCTestCase {
             broken.gy = StoredTensor(shape: shape, data: .float32([Float](repeating: 0.5, count: shape.reduce(1, *))))
         }
         let file = try writeGolden([broken], to: try temporaryFolder(self))
-        let report = Verifier(kernels: [NaiveKernel(), SimdKernel()]).run(files: [file])
-        let naive = try XCTUnwrap(report.results.first { $0.kernel == "naive" })
-        XCTAssertEqual(naive.status, .pass, naive.message ?? "")
-        XCTAssertEqual(naive.backward?.errorCode, "grad_shape")
-        let simd = try XCTUnwrap(report.results.first { $0.kernel == "simd" })
-        XCTAssertEqual(simd.status, .notImplemented, simd.message ?? "")
+        let report = Verifier(kernels: [NaiveKernel(), SimdKernel(), FP16AccKernel()]).run(files: [file])
+        for name in ["naive", "simd"] {
+            let result = try XCTUnwrap(report.results.first { $0.kernel == name })
+            XCTAssertEqual(result.status, .pass, "\(name): \(result.message ?? "")")
+            XCTAssertEqual(result.backward?.errorCode, "grad_shape", name)
+        }
+        let fp16acc = try XCTUnwrap(report.results.first { $0.kernel == "fp16acc" })
+        XCTAssertEqual(fp16acc.status, .notImplemented, fp16acc.message ?? "")
     }
 
     /// A backward that follows another convention is named as such over the committed suite. The
