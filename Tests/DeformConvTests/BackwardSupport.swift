@@ -240,3 +240,10 @@ extension DeformConvGradients where Element: BinaryFloatingPoint {
     /// The gradients widened to Float64 for comparison with the reference.
     var double: DeformConvGradients<Double> { map { Double($0) } }
 }
+
+/// A kernel's backward on a test problem, float16 or float32 inputs as `half` says, widened to Float64.
+func backwardGradients(_ kernel: any DeformConvKernel, _ p: DeformConvProblem, _ data: TestData, gy: [Double],
+                       half: Bool) throws -> DeformConvGradients<Double> {
+    try XCTUnwrap(half ? kernel.backward(p, data.half, gy: gy.map { Float16($0) })?.double
+                       : kernel.backward(p, data.float, gy: gy.map { Float($0) })?.double)
+}

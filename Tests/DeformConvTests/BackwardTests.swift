@@ -321,8 +321,7 @@ final class BackwardTests: XCTestCase {
                 let gy = backwardGy(s, &rng, half: half)
                 let p = try s.problem(dtype: half ? .float16 : .float32)
                 let exact = reference.evaluateBackward(p, data.double, gy: gy, samplingUnitRoundoff: naive.samplingUnitRoundoff)
-                let got = try XCTUnwrap(half ? naive.backward(p, data.half, gy: gy.map { Float16($0) })?.double
-                                             : naive.backward(p, data.float, gy: gy.map { Float($0) })?.double)
+                let got = try backwardGradients(naive, p, data, gy: gy, half: half)
                 let precision = half ? GradientPrecision.float32ToHalf : .float32
                 let comparison = compareGradients(got, exact, s, precision: precision)
                 XCTAssertEqual(comparison.failed, [], "\(s)")

@@ -48,8 +48,7 @@ final class TiledBackwardTests: XCTestCase {
             let exact = reference.evaluateBackward(p, data.double, gy: gy, samplingUnitRoundoff: 0x1p-24)
             for tiling in Self.tilings {
                 let kernel = SimdKernel(tiling: tiling)
-                let got = try XCTUnwrap(half ? kernel.backward(p, data.half, gy: gy.map { Float16($0) })?.double
-                                             : kernel.backward(p, data.float, gy: gy.map { Float($0) })?.double)
+                let got = try backwardGradients(kernel, p, data, gy: gy, half: half)
                 let comparison = compareGradients(got, exact, s, precision: half ? .float32ToHalf : .float32)
                 XCTAssertEqual(comparison.failed, [], "\(s) tiles of \(tiling.pixelsPerTile)")
                 worst = max(worst, comparison.worstRatio)
