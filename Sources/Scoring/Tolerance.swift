@@ -58,7 +58,7 @@ public struct Tolerance: Sendable {
     }
 
     /// η: half the smallest subnormal of the working precision, the coarser of u_acc's and u_s's
-    /// (2⁻²⁵ for half, 2⁻¹⁵⁰ for single, 2⁻¹⁰⁷⁵ for double). A unit coarser than half's (bfloat16's
+    /// (2⁻²⁵ for half, 2⁻¹⁵⁰ for single, 2⁻¹⁰⁷⁵ for double, which rounds to 0 in Float64: the term vanishes there). A unit coarser than half's (bfloat16's
     /// 2⁻⁸, say) is given half's η: bfloat16 has single's exponent range, so that is the larger, safe side.
     public var underflowUnit: Double {
         Self.underflowUnit(accumulation: accumulationUnitRoundoff, sampling: samplingUnitRoundoff)
