@@ -66,7 +66,7 @@ public struct BenchReport: Codable, Sendable, Equatable {
                 result.peakFraction = result.gflops / peak
             }
             result.source = result.source ?? "peer"
-            merged.results.removeAll { $0.kernel == result.kernel && $0.shape == result.shape && $0.threads == result.threads }
+            merged.results.removeAll { $0.kernel == result.kernel && $0.shape == result.shape && $0.threads == result.threads && $0.pass == result.pass }
             merged.results.append(result)
         }
         merged.skipped += peers.skipped
@@ -115,7 +115,7 @@ extension BenchReport {
         guard var merged = runs.first else { preconditionFailure("best(of:) needs at least one run") }
         for run in runs.dropFirst() {
             for result in run.results {
-                let same = { (r: BenchResult) in r.shape == result.shape && r.kernel == result.kernel && r.threads == result.threads }
+                let same = { (r: BenchResult) in r.shape == result.shape && r.kernel == result.kernel && r.threads == result.threads && r.pass == result.pass }
                 guard let index = merged.results.firstIndex(where: same) else {
                     merged.results.append(result)
                     continue
@@ -175,11 +175,13 @@ public struct BenchResult: Codable, Sendable, Equatable {
     public var source: String?
     /// The peer library's version.
     public var version: String?
+    /// Which pass was timed: "forward" or "backward" (`BenchPass`); JSON without it is a forward result.
+    public var pass: String
 
     public init(shape: String, kernel: String, threads: Int, medianMs: Double, minMs: Double, gflops: Double,
                 gflopsBest: Double? = nil, flops: Double? = nil, runs: Int? = nil, warmupRuns: Int? = nil,
                 peakFraction: Double? = nil, peakExtraBytes: Int? = nil, outputBytes: Int? = nil,
-                cutShort: String? = nil, source: String? = nil, version: String? = nil) {
+                cutShort: String? = nil, source: String? = nil, version: String? = nil, pass: String = BenchPass.forward.rawValue) {
         self.shape = shape
         self.kernel = kernel
         self.threads = threads
@@ -196,9 +198,47 @@ public struct BenchResult: Codable, Sendable, Equatable {
         self.cutShort = cutShort
         self.source = source
         self.version = version
+        self.pass = pass
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        shape = try c.decode(String.self, forKey: .shape)
+        kernel = try c.decode(String.self, forKey: .kernel)
+        threads = try c.decode(Int.self, forKey: .threads)
+        medianMs = try c.decode(Double.self, forKey: .medianMs)
+        minMs = try c.decode(Double.self, forKey: .minMs)
+        gflops = try c.decode(Double.self, forKey: .gflops)
+        gflopsBest = try c.decodeIfPresent(Double.self, forKey: .gflopsBest)
+        flops = try c.decodeIfPresent(Double.self, forKey: .flops)
+        runs = try c.decodeIfPresent(Int.self, forKey: .runs)
+        warmupRuns = try c.decodeIfPresent(Int.self, forKey: .warmupRuns)
+        peakFraction = try c.decodeIfPresent(Double.self, forKey: .peakFraction)
+        peakExtraBytes = try c.decodeIfPresent(Int.self, forKey: .peakExtraBytes)
+        outputBytes = try c.decodeIfPresent(Int.self, forKey: .outputBytes)
+        cutShort = try c.decodeIfPresent(String.self, forKey: .cutShort)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        version = try c.decodeIfPresent(String.self, forKey: .version)
+        // Bench JSON from before the backward was timed has no pass: all of it is forward.
+        pass = try c.decodeIfPresent(String.self, forKey: .pass) ?? BenchPass.forward.rawValue
     }
 
     public var isPeer: Bool { source == "peer" }
+    public var isBackward: Bool { pass == BenchPass.backward.rawValue }
+}
+
+/// Which pass of the operator `dcn bench` times.
+public enum BenchPass: String, Codable, Sendable, Hashable, CaseIterable {
+    case forward, backward
+
+    /// SPEC section 5's FLOPs for the forward; for the backward the two GEMMs, gx's columns
+    /// (weightᵀ·gy) and gweight (gy·columnsᵀ): 4·N·Co·(C/groups)·kh·kw·Ho·Wo.
+    public func flops(_ problem: DeformConvProblem) -> Double {
+        switch self {
+        case .forward: problem.flops
+        case .backward: 2 * problem.flops
+        }
+    }
 }
 
 /// A (shape, kernel) pair, or a whole peer, that was not timed.
@@ -207,10 +247,13 @@ public struct BenchSkip: Codable, Sendable, Equatable {
     public var shape: String?
     public var kernel: String
     public var reason: String
+    /// The pass that was not timed; nil for forward (and in JSON from before the backward was timed).
+    public var pass: String?
 
-    public init(shape: String? = nil, kernel: String, reason: String) {
+    public init(shape: String? = nil, kernel: String, reason: String, pass: String? = nil) {
         self.shape = shape
         self.kernel = kernel
         self.reason = reason
+        self.pass = pass
     }
 }

@@ -110,6 +110,18 @@ public struct BenchShape: Sendable, Hashable {
     /// offsets uniform in [-2, 2], masks in [0, 1); the same for the same seed everywhere.
     public func inputs(seed: UInt64) -> DeformConvInputs<Float> {
         var random = SeededGenerator(seed: seed)
+        return inputs(&random)
+    }
+
+    /// The inputs, then gy (uniform in [-1, 1), shape (N, Co, Ho, Wo)) drawn on from the same seeded generator.
+    public func inputsAndGradient(seed: UInt64) -> (inputs: DeformConvInputs<Float>, gy: [Float]) {
+        var random = SeededGenerator(seed: seed)
+        let inputs = inputs(&random)
+        let gy = (0..<problem.outputCount).map { _ in Float(random.uniform(-1, 1)) }
+        return (inputs, gy)
+    }
+
+    private func inputs(_ random: inout SeededGenerator) -> DeformConvInputs<Float> {
         func uniform(_ count: Int, _ low: Double, _ high: Double) -> [Float] {
             (0..<count).map { _ in Float(random.uniform(low, high)) }
         }
@@ -193,45 +205,86 @@ public struct BenchRunner: Sendable {
         public var kernel: String
     }
 
-    /// Times every kernel on every shape and collects the results.
+    /// Times every kernel on every shape and collects the results: the forward pass by default,
+    /// the backward (`computeBackward`) when `passes` has it.
     ///
-    /// Inputs are drawn once per shape and shared by its kernels, so every kernel
-    /// sees the same data; `finished` is called after each pair, e.g. to print it.
-    public func run(shapes: [BenchShape], kernels: [any ComputingSource], machine: MachineInfo,
+    /// Inputs (and gy) are drawn once per shape and shared by its kernels, so every kernel
+    /// sees the same data; `finished` is called after each pair, e.g. to print it. A kernel
+    /// without a backward is listed as skipped for it, with the reason, never dropped.
+    public func run(shapes: [BenchShape], kernels: [any ComputingSource], machine: MachineInfo, passes: [BenchPass] = [.forward],
                     progress: (Step) -> Void = { _ in }, finished: (BenchResult) -> Void = { _ in }) -> BenchReport {
         var report = BenchReport(machine: machine, settings: settings)
-        let total = shapes.count * kernels.count
+        let backwardKernels = passes.contains(.backward) ? kernels.filter { $0.passes.contains(.backward) } : []
+        if passes.contains(.backward) {
+            for kernel in kernels where !kernel.passes.contains(.backward) {
+                report.skipped.append(BenchSkip(kernel: kernel.identity.name, reason: "\(kernel.identity.name) has no backward pass",
+                                                pass: BenchPass.backward.rawValue))
+            }
+        }
+        let total = shapes.count * ((passes.contains(.forward) ? kernels.count : 0) + backwardKernels.count)
         var done = 0
         for shape in shapes {
-            let inputs = shape.inputs(seed: settings.seed)
-            for kernel in kernels {
-                progress(Step(done: done, total: total, shape: shape.label, kernel: kernel.identity.name))
-                let measurement = measure(kernel, shape.problem, inputs)
-                let result = self.result(shape, kernel, measurement, machine: machine)
+            let (inputs, gy) = passes.contains(.backward) ? shape.inputsAndGradient(seed: settings.seed) : (shape.inputs(seed: settings.seed), [])
+            if passes.contains(.forward) {
+                for kernel in kernels {
+                    progress(Step(done: done, total: total, shape: shape.label, kernel: kernel.identity.name))
+                    let measurement = measure(kernel, shape.problem, inputs)
+                    let result = self.result(shape, kernel, measurement, machine: machine)
+                    report.results.append(result)
+                    finished(result)
+                    done += 1
+                }
+            }
+            for kernel in backwardKernels {
+                progress(Step(done: done, total: total, shape: shape.label, kernel: kernel.identity.name + " backward"))
+                done += 1
+                guard let measurement = measureBackward(kernel, shape.problem, inputs, gy: gy) else {
+                    report.skipped.append(BenchSkip(shape: shape.canonical, kernel: kernel.identity.name,
+                                                    reason: "\(kernel.identity.name) gave no backward pass for this shape",
+                                                    pass: BenchPass.backward.rawValue))
+                    continue
+                }
+                let result = self.result(shape, kernel, measurement, machine: machine, pass: .backward)
                 report.results.append(result)
                 finished(result)
-                done += 1
             }
         }
         return report
     }
 
-    /// Warm-up, then timed runs until `runs` are done or the budget is spent.
+    /// Warm-up, then timed runs of the forward pass until `runs` are done or the budget is spent.
     public func measure(_ kernel: any ComputingSource, _ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> BenchMeasurement {
+        measure { kernel.compute(problem, inputs) }!
+    }
+
+    /// The same for the backward pass with `gy`; nil when the kernel has no backward.
+    public func measureBackward(_ kernel: any ComputingSource, _ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>,
+                                gy: [Float]) -> BenchMeasurement? {
+        measure { kernel.computeBackward(problem, inputs, gy: gy) }
+    }
+
+    /// Warm-up, then timed runs of `body` until `runs` are done or the budget is spent; nil when its first run gives nil.
+    public func measure<Output>(_ body: () -> Result<Output, ComputeFailure>?) -> BenchMeasurement? {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
 
         var peakExtraBytes: Int?
         var failure: ComputeFailure?
+        var missing = false
         var warmups = 0
         var lastRun = 0.0
         // Memory is measured on the first run, before the timed ones, so its bookkeeping costs no timed run anything.
         let memoryRun = MachineInfo.time {
-            let (output, bytes) = MemoryProbe.measure { kernel.compute(problem, inputs) }
+            let (output, bytes) = MemoryProbe.measure { body() }
             peakExtraBytes = bytes
-            if case let .failure(error) = output { failure = error }
+            switch output {
+            case nil: missing = true
+            case let .failure(error)?: failure = error
+            case .success?: break
+            }
             withExtendedLifetime(output) {}
         }
+        if missing { return nil }
         lastRun = memoryRun
         // A run that fails (a plugin's nonzero status) times nothing worth reporting.
         if let failure { return BenchMeasurement(seconds: [memoryRun], warmupRuns: 0, peakExtraBytes: peakExtraBytes, cutShort: "the run failed: \(failure)") }
@@ -242,7 +295,7 @@ public struct BenchRunner: Sendable {
         } else {
             warmups = 1
             while warmups < settings.warmupRuns && elapsed() + lastRun <= settings.maxSeconds {
-                lastRun = MachineInfo.time { withExtendedLifetime(kernel.compute(problem, inputs)) {} }
+                lastRun = MachineInfo.time { withExtendedLifetime(body()) {} }
                 warmups += 1
             }
         }
@@ -252,7 +305,7 @@ public struct BenchRunner: Sendable {
         }
         while seconds.count < settings.runs {
             if seconds.count >= settings.minRuns && elapsed() + lastRun > settings.maxSeconds { break }
-            lastRun = MachineInfo.time { withExtendedLifetime(kernel.compute(problem, inputs)) {} }
+            lastRun = MachineInfo.time { withExtendedLifetime(body()) {} }
             seconds.append(lastRun)
         }
         if seconds.count < settings.runs {
@@ -262,16 +315,20 @@ public struct BenchRunner: Sendable {
         return BenchMeasurement(seconds: seconds, warmupRuns: warmups, peakExtraBytes: peakExtraBytes, cutShort: cutShort)
     }
 
-    func result(_ shape: BenchShape, _ kernel: any ComputingSource, _ m: BenchMeasurement, machine: MachineInfo) -> BenchResult {
-        let flops = shape.problem.flops
+    func result(_ shape: BenchShape, _ kernel: any ComputingSource, _ m: BenchMeasurement, machine: MachineInfo,
+                pass: BenchPass = .forward) -> BenchResult {
+        let flops = pass.flops(shape.problem)
+        let p = shape.problem
+        // The backward's output is the three gradients (gx, gweight, goffsets).
+        let outputCount = pass == .forward ? p.outputCount : p.xCount + p.weightCount + p.offsetsCount
         let gflops = flops / m.median / 1e9
         return BenchResult(
             shape: shape.canonical, kernel: kernel.identity.name, threads: kernel.threads,
             medianMs: m.median * 1e3, minMs: m.minimum * 1e3, gflops: gflops, gflopsBest: flops / m.minimum / 1e9,
             flops: flops, runs: m.seconds.count, warmupRuns: m.warmupRuns,
             peakFraction: machine.peakGflops(threads: kernel.threads).flatMap { $0 > 0 ? gflops / $0 : nil },
-            peakExtraBytes: m.peakExtraBytes, outputBytes: shape.problem.outputCount * MemoryLayout<Float>.size,
-            cutShort: m.cutShort, source: "dcn")
+            peakExtraBytes: m.peakExtraBytes, outputBytes: outputCount * MemoryLayout<Float>.size,
+            cutShort: m.cutShort, source: "dcn", pass: pass.rawValue)
     }
 
     private func format(_ seconds: Double) -> String { String(format: "%.3g", seconds) }

@@ -16,17 +16,18 @@ public enum PerformanceReport {
 
     public static func markdown(_ report: BenchReport) -> String {
         let shapes = report.shapes
-        let kernels = report.kernels
+        let kernels = kernels(report, .forward)
+        let allKernels = report.kernels
         var out = "# Performance report\n\n"
         if let command = report.command { out += "`\(command)`\n\n" }
         out += machineSection(report)
-        out += "![GFLOP/s per shape and kernel](\(chartFile))\n\n"
+        out += "![GFLOP/s per shape and kernel, forward pass](\(chartFile))\n\n"
 
-        out += "## GFLOP/s at the median time\n\n"
+        out += "## GFLOP/s at the median time\(report.results.contains(where: \.isBackward) ? ", forward pass" : "")\n\n"
         out += "| shape | GFLOP | " + kernels.map { "\($0) (\(threadsLabel(report, kernel: $0)))" }.joined(separator: " | ") + " |\n"
         out += "|---|---:|" + String(repeating: "---:|", count: kernels.count) + "\n"
         for shape in shapes {
-            let flops = report.results.first { $0.shape == shape }?.flops
+            let flops = report.results.first { $0.shape == shape && !$0.isBackward }?.flops
             out += "| \(label(shape)) | \(flops.map { number($0 / 1e9) } ?? "–") | "
             out += kernels.map { kernel in result(report, shape, kernel).map { number($0.gflops) } ?? "–" }.joined(separator: " | ") + " |\n"
         }
@@ -37,22 +38,24 @@ public enum PerformanceReport {
         for shape in shapes {
             let rows = report.results.filter { $0.shape == shape }
             out += "\n### \(label(shape))\n\n`\(shape)`"
-            if let flops = rows.first?.flops { out += ": \(number(flops / 1e9)) GFLOP" }
+            if let flops = rows.first(where: { !$0.isBackward })?.flops { out += ": \(number(flops / 1e9)) GFLOP" }
+            if let flops = rows.first(where: \.isBackward)?.flops { out += " forward, \(number(flops / 1e9)) GFLOP backward" }
             out += "\n\n| kernel | threads | median ms | min ms | GFLOP/s | % of peak | peak extra memory | runs |\n"
             out += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
-            for kernel in kernels {
-                guard let r = result(report, shape, kernel) else { continue }
-                let name = r.version.map { "\(r.kernel) \($0)" } ?? r.kernel
+            for (kernel, pass) in BenchPass.allCases.flatMap({ pass in allKernels.map { ($0, pass) } }) {
+                guard let r = result(report, shape, kernel, pass) else { continue }
+                let name = (r.version.map { "\(r.kernel) \($0)" } ?? r.kernel) + (pass == .backward ? " (backward)" : "")
                 let runs = (r.runs.map(String.init) ?? "–") + (r.cutShort == nil ? "" : " (cut short)")
                 out += "| \(name) | \(r.threads) | \(milliseconds(r.medianMs)) | \(milliseconds(r.minMs)) | \(number(r.gflops)) | "
                 out += "\(r.peakFraction.map { String(format: "%.1f%%", 100 * $0) } ?? "–") | \(bytes(r.peakExtraBytes)) | \(runs) |\n"
             }
             for skip in report.skipped where skip.shape == shape {
-                out += "| \(skip.kernel) | | skipped | | | | | |\n"
+                out += "| \(skip.kernel)\(skip.pass.map { " (\($0))" } ?? "") | | skipped | | | | | |\n"
             }
         }
 
         out += ratioSection(report)
+        out += backwardSection(report)
         out += againstSimdSection(report)
         out += skippedSection(report)
         if !report.notes.isEmpty {
@@ -91,10 +94,10 @@ public enum PerformanceReport {
 
     /// dcn kernel against peer, per shape and as a geometric mean: peer time / kernel time, one table per dcn kernel.
     private static func ratioSection(_ report: BenchReport) -> String {
-        let ours = report.kernels.filter { kernel in report.results.contains { $0.kernel == kernel && !$0.isPeer } }
-        let peers = report.kernels.filter { kernel in report.results.contains { $0.kernel == kernel && $0.isPeer } }
+        let ours = report.kernels.filter { kernel in report.results.contains { $0.kernel == kernel && !$0.isPeer && !$0.isBackward } }
+        let peers = report.kernels.filter { kernel in report.results.contains { $0.kernel == kernel && $0.isPeer && !$0.isBackward } }
         guard !ours.isEmpty, !peers.isEmpty else { return "" }
-        var out = "\n## dcn kernels against peers\n\n"
+        var out = "\n## dcn kernels against peers\(report.results.contains(where: \.isBackward) ? ", forward pass" : "")\n\n"
         out += "Speed-up = the peer's median time / the dcn kernel's median time on the same shape: above 1 the dcn kernel is faster. "
             + "The geometric mean is over the shapes both ran.\n"
         for kernel in ours {
@@ -107,14 +110,68 @@ public enum PerformanceReport {
         return out
     }
 
+    /// The backward pass: GFLOP/s (the two GEMMs' count), dcn kernels against the peers' backward
+    /// (torchvision's autograd, MindSpore's GradOperation), and backward time over forward time per kernel.
+    private static func backwardSection(_ report: BenchReport) -> String {
+        let kernels = kernels(report, .backward)
+        let skips = report.skipped.filter { $0.pass == BenchPass.backward.rawValue }
+        guard !kernels.isEmpty || !skips.isEmpty else { return "" }
+        var out = "\n## Backward pass\n\n"
+        out += "The backward computes gx, gweight and goffsets from a seeded gy (uniform in [-1, 1), drawn after the inputs), timed like the "
+            + "forward (warm-up, repeats, median and minimum, peak extra memory with the three gradients as output). "
+            + "GFLOP/s = 4·N·Co·(C/groups)·kh·kw·Ho·Wo / time (the two GEMMs; sampling and its gradients are part of the time, not of the count). "
+            + "Peers: torchvision's autograd backward of deform_conv2d (only the backward call timed), MindSpore's GradOperation (forward included, it cannot be separated).\n\n"
+        if !kernels.isEmpty {
+            out += "### GFLOP/s at the median time, backward\n\n"
+            out += "| shape | GFLOP | " + kernels.map { "\($0) (\(threadsLabel(report, kernel: $0)))" }.joined(separator: " | ") + " |\n"
+            out += "|---|---:|" + String(repeating: "---:|", count: kernels.count) + "\n"
+            for shape in report.shapes {
+                let flops = report.results.first { $0.shape == shape && $0.isBackward }?.flops
+                out += "| \(label(shape)) | \(flops.map { number($0 / 1e9) } ?? "–") | "
+                out += kernels.map { kernel in result(report, shape, kernel, .backward).map { r in
+                    number(r.gflops) + (r.peakFraction.map { String(format: " (%.0f%%)", 100 * $0) } ?? "")
+                } ?? "–" }.joined(separator: " | ") + " |\n"
+            }
+            out += "\nIn brackets: the fraction of the measured FMA peak for the kernel's thread count.\n"
+        }
+        let ours = kernels.filter { kernel in report.results.contains { $0.kernel == kernel && !$0.isPeer && $0.isBackward } }
+        let peers = kernels.filter { kernel in report.results.contains { $0.kernel == kernel && $0.isPeer && $0.isBackward } }
+        if !ours.isEmpty && !peers.isEmpty {
+            out += "\n### dcn kernels against peers, backward\n\n"
+            out += "Speed-up = the peer's backward median time / the dcn kernel's: above 1 the dcn kernel is faster.\n\n"
+            out += ratioTable(report, columns: ours.flatMap { kernel in peers.map { (kernel, $0) } }.map { "\($0.0)\u{1}\($0.1)" },
+                              header: { column in
+                                  let parts = column.split(separator: "\u{1}").map(String.init)
+                                  return "\(parts[0]) vs \(parts[1])"
+                              }) { shape, column in
+                let parts = column.split(separator: "\u{1}").map(String.init)
+                guard let mine = result(report, shape, parts[0], .backward), let theirs = result(report, shape, parts[1], .backward) else { return nil }
+                return theirs.medianMs / mine.medianMs
+            }
+        }
+        let both = kernels.filter { kernel in report.results.contains { $0.kernel == kernel && !$0.isBackward } }
+        if !both.isEmpty {
+            out += "\n### Backward time over forward time\n\n"
+            out += "The backward median time / the forward median time of the same kernel on the same shape (about 2 for a balanced backward: twice the FLOPs).\n\n"
+            out += ratioTable(report, columns: both, header: { "\($0) (\(threadsLabel(report, kernel: $0)))" }) { shape, kernel in
+                guard let forward = result(report, shape, kernel, .forward), let backward = result(report, shape, kernel, .backward) else { return nil }
+                return backward.medianMs / forward.medianMs
+            }
+        }
+        if !skips.isEmpty {
+            out += "\nNo backward timed for: " + skips.map { "\($0.kernel)\($0.shape.map { " on \(label($0))" } ?? "") (\($0.reason))" }.joined(separator: "; ") + ".\n"
+        }
+        return out
+    }
+
     /// Each other dcn kernel's time over simd's, the yardstick of issue targets such as
     /// "fp16acc within 4× of simd's time".
     private static func againstSimdSection(_ report: BenchReport) -> String {
         let yardstick = "simd"
         let others = report.kernels.filter { kernel in
-            kernel != yardstick && report.results.contains { $0.kernel == kernel && !$0.isPeer }
+            kernel != yardstick && report.results.contains { $0.kernel == kernel && !$0.isPeer && !$0.isBackward }
         }
-        guard report.results.contains(where: { $0.kernel == yardstick && !$0.isPeer }), !others.isEmpty else { return "" }
+        guard report.results.contains(where: { $0.kernel == yardstick && !$0.isPeer && !$0.isBackward }), !others.isEmpty else { return "" }
         var out = "\n## dcn kernels against \(yardstick)\n\n"
         out += "Time relative to \(yardstick) = the kernel's median time / \(yardstick)'s median time on the same shape: "
             + "below 1 the kernel is faster. threaded's figure shows what its threads gain, fp16acc's what rounding "
@@ -166,7 +223,10 @@ public enum PerformanceReport {
     // MARK: SVG
 
     /// A grouped bar chart of GFLOP/s: one group per shape, one bar per kernel and peer, plain SVG 1.1.
-    public static func svg(_ report: BenchReport) -> String {
+    /// The forward pass only: backward results are in performance.md's tables.
+    public static func svg(_ full: BenchReport) -> String {
+        var report = full
+        report.results.removeAll(where: \.isBackward)
         let shapes = report.shapes
         let kernels = report.kernels
         let palette = SVG.palette
@@ -242,8 +302,13 @@ public enum PerformanceReport {
 
     // MARK: Helpers
 
-    private static func result(_ report: BenchReport, _ shape: String, _ kernel: String) -> BenchResult? {
-        report.results.first { $0.shape == shape && $0.kernel == kernel }
+    private static func result(_ report: BenchReport, _ shape: String, _ kernel: String, _ pass: BenchPass = .forward) -> BenchResult? {
+        report.results.first { $0.shape == shape && $0.kernel == kernel && $0.pass == pass.rawValue }
+    }
+
+    /// The kernels with a result for `pass`, in `report.kernels`' order.
+    private static func kernels(_ report: BenchReport, _ pass: BenchPass) -> [String] {
+        report.kernels.filter { kernel in report.results.contains { $0.kernel == kernel && $0.pass == pass.rawValue } }
     }
 
     private static func threadsLabel(_ report: BenchReport, kernel: String) -> String {

@@ -63,6 +63,21 @@ struct Bench: ParsableCommand {
     @Option(help: "The peers script for --run-peers.")
     var peersScript = "tools/bench/peers.py"
 
+    @Option(name: .customLong("pass"), help: ArgumentHelp("The pass to time: forward, backward or both (the backward through each kernel's computeBackward with a seeded gy; kernels without one are listed as skipped).", valueName: "forward|backward|both"))
+    var pass: PassChoice = .forward
+
+    enum PassChoice: String, ExpressibleByArgument, CaseIterable {
+        case forward, backward, both
+
+        var passes: [BenchPass] {
+            switch self {
+            case .forward: [.forward]
+            case .backward: [.backward]
+            case .both: [.forward, .backward]
+            }
+        }
+    }
+
     @OptionGroup(title: "A C plugin to time (SourceOptions.swift)")
     var external: SourceOptions
 
@@ -121,7 +136,7 @@ struct Bench: ParsableCommand {
         if !MemoryProbe.isAvailable { say("peak extra memory: not measurable here (\(machine.memoryMethod ?? ""))") }
 
         let runner = BenchRunner(settings: settings)
-        var report = runner.run(shapes: benchShapes, kernels: selected, machine: machine, progress: { step in
+        var report = runner.run(shapes: benchShapes, kernels: selected, machine: machine, passes: pass.passes, progress: { step in
             Terminal.error("[\(step.done + 1)/\(step.total)] \(step.shape) × \(step.kernel)…")
         }, finished: { result in
             say(Self.line(result))
@@ -203,7 +218,7 @@ struct Bench: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: output) }
         var arguments = [python, peersScript, "--threads", "\(threads)", "--json", output,
                          "--warmup", "\(settings.warmupRuns)", "--runs", "\(settings.runs)", "--min-runs", "\(settings.minRuns)",
-                         "--max-seconds", "\(settings.maxSeconds)", "--seed", "\(settings.seed)"]
+                         "--max-seconds", "\(settings.maxSeconds)", "--seed", "\(settings.seed)", "--pass", pass.rawValue]
         for shape in shapes { arguments += ["--shape", shape.canonical] }
         Terminal.error("running \(arguments.joined(separator: " "))")
         let process = Process()
@@ -225,7 +240,7 @@ struct Bench: ParsableCommand {
     }
 
     private static func line(_ r: BenchResult) -> String {
-        var text = "\(PerformanceReport.label(r.shape))  \(r.kernel)  \(r.threads) thread\(r.threads == 1 ? "" : "s")  "
+        var text = "\(PerformanceReport.label(r.shape))  \(r.kernel)\(r.isBackward ? " backward" : "")  \(r.threads) thread\(r.threads == 1 ? "" : "s")  "
         text += String(format: "median %.3f ms  min %.3f ms  %.2f GFLOP/s", r.medianMs, r.minMs, r.gflops)
         if let fraction = r.peakFraction { text += String(format: "  %.1f%% of peak", 100 * fraction) }
         if let bytes = r.peakExtraBytes { text += String(format: "  extra %.1f MiB", Double(bytes) / 1_048_576) }
@@ -238,7 +253,7 @@ struct Bench: ParsableCommand {
         let peers = report.results.filter(\.isPeer)
         for r in peers { say(Self.line(r) + (r.version.map { "  (\(r.kernel) \($0))" } ?? "")) }
         for skip in report.skipped where !alreadyPrinted.contains(skip) {
-            say("skipped: \(skip.kernel)\(skip.shape.map { " on \(PerformanceReport.label($0))" } ?? ""): \(skip.reason)")
+            say("skipped: \(skip.kernel)\(skip.pass.map { " \($0)" } ?? "")\(skip.shape.map { " on \(PerformanceReport.label($0))" } ?? ""): \(skip.reason)")
         }
         let ours = report.results.count - peers.count
         let cut = report.results.count { $0.cutShort != nil }

@@ -26,6 +26,22 @@ final class BenchCommandLineTests: XCTestCase {
         XCTAssertTrue(run.stdout.contains("skipped: mindspore"), "a skipped peer is printed: \(run.stdout)")
     }
 
+    func testPassBothTimesTheBackwardToo() throws {
+        let folder = try temporaryFolder(self)
+        let run = try runDcn(["bench", "--shape", "tiny:ic8ih8oc8kh3ph1pw1", "--kernel", "naive", "--kernel", "fp16acc", "--pass", "both",
+                              "--json", folder + "/bench.json", "--report-dir", folder] + quick)
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        let report = try ReportJSON.decode(BenchReport.self, contentsOf: folder + "/bench.json")
+        XCTAssertEqual(report.results.map { "\($0.kernel) \($0.pass)" }, ["naive forward", "fp16acc forward", "naive backward"])
+        XCTAssertTrue(run.stdout.contains("tiny  naive backward  1 thread"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("skipped: fp16acc backward: fp16acc has no backward pass"), run.stdout)
+        let forward = try runDcn(["bench", "--shape", "tiny:ic8ih8oc8kh3ph1pw1", "--kernel", "naive", "--json", folder + "/f.json",
+                                  "--report-dir", folder] + quick)
+        XCTAssertEqual(try ReportJSON.decode(BenchReport.self, contentsOf: folder + "/f.json").results.map(\.pass), ["forward"], "forward by default")
+        XCTAssertEqual(forward.status, 0)
+        XCTAssertEqual(try runDcn(["bench", "--shape", "tiny:ic8ih8oc8kh3ph1pw1", "--pass", "sideways", "--report-dir", folder] + quick).status, 2)
+    }
+
     func testDefaultKernelsAreAnnounced() throws {
         let folder = try temporaryFolder(self)
         let run = try runDcn(["bench", "--shape", "ic4ih5oc4kh3", "--report-dir", folder] + quick)

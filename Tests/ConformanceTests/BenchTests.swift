@@ -273,6 +273,85 @@ final class BenchTests: XCTestCase {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    func testBackwardIsTimedForKernelsThatHaveOne() throws {
+        let shapes = try Self.tiny.map { try BenchShape(parsing: $0) }
+        let machine = MachineInfo.current(threads: 2).measuringPeak(seconds: 0.002, repetitions: 1)
+        let kernels = try BenchKernels.resolve(["naive", "simd", "threaded", "fp16acc"], threads: 2)
+        let report = BenchRunner(settings: fast).run(shapes: shapes, kernels: kernels, machine: machine, passes: [.forward, .backward])
+        let backward = report.results.filter(\.isBackward)
+        XCTAssertEqual(backward.map(\.kernel), ["naive", "simd", "threaded", "naive", "simd", "threaded"])
+        XCTAssertEqual(report.results.filter { !$0.isBackward }.count, 2 * 4, "the forward of every kernel too")
+        for r in backward {
+            XCTAssertEqual(r.pass, "backward")
+            XCTAssertEqual(r.runs, 3)
+            XCTAssertTrue(r.medianMs > 0 && r.minMs <= r.medianMs, "\(r)")
+            let shape = try XCTUnwrap(shapes.first { $0.canonical == r.shape })
+            XCTAssertEqual(r.flops, 2 * shape.problem.flops)
+            XCTAssertEqual(r.gflops, r.flops! / r.medianMs / 1e6, accuracy: 1e-9 * r.flops!)
+            XCTAssertNotNil(r.peakFraction)
+            let p = shape.problem
+            XCTAssertEqual(r.outputBytes, 4 * (p.xCount + p.weightCount + p.offsetsCount), "the three gradients")
+        }
+        // fp16acc has no backward: a skip with the reason, never a silent gap.
+        let skip = try XCTUnwrap(report.skipped.first { $0.kernel == "fp16acc" })
+        XCTAssertEqual(skip.pass, "backward")
+        XCTAssertNil(skip.shape)
+        XCTAssertTrue(skip.reason.contains("no backward"), skip.reason)
+
+        let markdown = PerformanceReport.markdown(report)
+        XCTAssertTrue(markdown.contains("## Backward pass"), markdown)
+        XCTAssertTrue(markdown.contains("### Backward time over forward time"), markdown)
+        XCTAssertTrue(markdown.contains("| naive (backward) |"), markdown)
+        XCTAssertTrue(markdown.contains("No backward timed for: fp16acc"), markdown)
+        XCTAssertFalse(PerformanceReport.svg(report).contains("backward"), "the chart stays forward")
+
+        // Backward only: no forward result, the same skip.
+        let only = BenchRunner(settings: fast).run(shapes: [shapes[0]], kernels: kernels, machine: machine, passes: [.backward])
+        XCTAssertEqual(only.results.map(\.pass), ["backward", "backward", "backward"])
+        XCTAssertEqual(only.skipped.map(\.kernel), ["fp16acc"])
+        // A source without a backward (computeBackward nil) is measured as nil.
+        XCTAssertNil(BenchRunner(settings: fast).measureBackward(KernelSource(SleepingKernel(seconds: 0)), shapes[0].problem,
+                                                                  shapes[0].inputs(seed: 1), gy: []))
+    }
+
+    func testBackwardFLOPsAreTheTwoGEMMs() throws {
+        // N 2, Co 4, C/groups 4, kh kw 3, Ho = Wo = (9 + 2 - 5) / 2 + 1 = 4.
+        let shape = try BenchShape(parsing: Self.tiny[1])
+        XCTAssertEqual(shape.problem.outputHeight, 4)
+        let expected = 4.0 * 2 * 4 * 4 * 3 * 3 * 4 * 4
+        XCTAssertEqual(BenchPass.backward.flops(shape.problem), expected)
+        XCTAssertEqual(BenchPass.forward.flops(shape.problem), expected / 2)
+    }
+
+    func testGradientIsSeededAndDrawnAfterTheInputs() throws {
+        let shape = try BenchShape(parsing: Self.tiny[0])
+        let (inputs, gy) = shape.inputsAndGradient(seed: 7)
+        XCTAssertEqual(inputs.x, shape.inputs(seed: 7).x, "the same inputs as the forward")
+        XCTAssertEqual(inputs.offsets, shape.inputs(seed: 7).offsets)
+        XCTAssertEqual(gy.count, shape.problem.outputCount)
+        XCTAssertEqual(gy, shape.inputsAndGradient(seed: 7).gy)
+        XCTAssertTrue(gy.allSatisfy { $0 >= -1 && $0 < 1 })
+    }
+
+    func testPassRoundTripsAndOldJSONIsForward() throws {
+        let old = try ReportJSON.decode(BenchReport.self, from: Data(Self.peersJSON(cpu: "cpu", cores: 2).utf8))
+        XCTAssertEqual(old.results.map(\.pass), ["forward"], "no pass in the JSON: forward")
+        XCTAssertNil(old.skipped.first?.pass)
+        var report = old
+        report.results.append(BenchResult(shape: "tiny:ic8ih8oc8kh3ph1pw1", kernel: "onnxruntime", threads: 2, medianMs: 1, minMs: 1,
+                                          gflops: 1, source: "peer", pass: "backward"))
+        report.skipped.append(BenchSkip(kernel: "onnxruntime", reason: "no backward", pass: "backward"))
+        let data = try ReportJSON.encode(report)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let results = try XCTUnwrap(object["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { $0["pass"] as? String }, ["forward", "backward"])
+        XCTAssertEqual(try ReportJSON.decode(BenchReport.self, from: data), report)
+        // Merging and best-of keep forward and backward of one (shape, kernel) apart.
+        let ours = BenchReport(machine: old.machine)
+        XCTAssertEqual(ours.merging(report, from: "peers").results.count, 2)
+        XCTAssertEqual(BenchReport.best(of: [report, report]).results.count, 2)
+    }
+
     private func tinyReport() throws -> BenchReport {
         let shapes = try Self.tiny.map { try BenchShape(parsing: $0) }
         let machine = MachineInfo.current(threads: 2).measuringPeak(seconds: 0.002, repetitions: 1)

@@ -9,6 +9,15 @@ measures peak extra memory, more warm-up runs if asked, then timed runs until
 (never fewer than --min-runs). Median and minimum wall time of one call;
 GFLOP/s = 2*N*Co*(C/groups)*kh*kw*Ho*Wo / median (SPEC section 5).
 
+With --pass backward (or both) the backward is timed too, gy drawn after the
+inputs from the same seeded generator: torchvision's autograd backward of
+deform_conv2d (every input requiring grad; the forward is run once when the
+shape is prepared, only torch.autograd.grad(y, inputs, gy) is timed) and
+MindSpore's GradOperation(get_all=True, sens_param=True), which runs the
+forward again inside every call. onnxruntime has no backward: a skip. Backward
+results have "pass": "backward" and GFLOP/s = 4*N*Co*(C/groups)*kh*kw*Ho*Wo
+/ median (the two GEMMs).
+
 Writes JSON in the schema of `dcn bench --json` (kernel names "onnxruntime",
 "torchvision", "mindspore", their versions in "version"); `dcn bench --peers
 FILE` merges it, `dcn bench --run-peers` runs this script itself. A peer that
@@ -20,7 +29,7 @@ allocator or a crash cannot affect another's numbers.
 
 Usage: python3 tools/bench/peers.py [--shape DESC ...] [--peer NAME ...]
            [--threads N] [--json FILE] [--runs N] [--min-runs N]
-           [--max-seconds S] [--warmup N] [--seed N]
+           [--max-seconds S] [--warmup N] [--seed N] [--pass forward|backward|both]
 """
 
 import argparse
@@ -176,6 +185,20 @@ def make_inputs(shape, seed):
     return x, weight, offsets
 
 
+def make_inputs_and_gradient(shape, seed):
+    """The inputs, then gy (N, Co, Ho, Wo) uniform in [-1, 1) from the same generator."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (shape.n, shape.c, shape.h, shape.w)).astype(np.float32)
+    weight = rng.uniform(-1, 1, (shape.co, shape.c // shape.g, shape.kh, shape.kw)).astype(np.float32)
+    k = shape.taps
+    shifts = rng.uniform(-2, 2, (shape.n, 2 * k, shape.ho, shape.wo))
+    masks = rng.uniform(0, 1, (shape.n, k, shape.ho, shape.wo))
+    offsets = np.concatenate([shifts, masks], axis=1).astype(np.float32)
+    gy = rng.uniform(-1, 1, (shape.n, shape.co, shape.ho, shape.wo)).astype(np.float32)
+    return x, weight, offsets, gy
+
+
 def torchvision_layout(offsets, taps):
     """SPEC section 1: MindSpore channel k is dx = torchvision 2k+1, K+k is dy = 2k, 2K+k is mask k."""
     import numpy as np
@@ -229,6 +252,8 @@ class OnnxRuntimePeer:
         feeds = {"X": x, "W": weight, "offset": offset, "mask": mask}
         return lambda: session.run(None, feeds)
 
+    # An inference runtime: no prepare_backward, DeformConv has no gradient there (run_peer lists that once as a skip).
+
 
 class TorchvisionPeer:
     name = "torchvision"
@@ -260,6 +285,23 @@ class TorchvisionPeer:
                                           dilation=(shape.dh, shape.dw), mask=tm)
         return run
 
+    def prepare_backward(self, shape, x, weight, offsets, gy):
+        if shape.pt != shape.pb or shape.pl != shape.pr:
+            raise Unsupported("torchvision has symmetric padding only")
+        torch = self.torch
+        offset, mask = torchvision_layout(offsets, shape.taps)
+        leaves = [torch.from_numpy(a).requires_grad_(True) for a in (x, offset, weight, mask)]
+        tx, to, tw, tm = leaves
+        y = self.deform_conv2d(tx, to, tw, None, stride=(shape.sh, shape.sw), padding=(shape.pt, shape.pl),
+                               dilation=(shape.dh, shape.dw), mask=tm)
+        tgy = torch.from_numpy(gy)
+
+        def run():
+            # Only the backward: the graph is kept between calls, and autograd.grad returns the
+            # gradients without accumulating them into .grad.
+            return torch.autograd.grad(y, leaves, tgy, retain_graph=True)
+        return run
+
 
 class MindSporePeer:
     name = "mindspore"
@@ -283,6 +325,21 @@ class MindSporePeer:
             # PyNative launches asynchronously and ms.runtime.synchronize() is a no-op on CPU:
             # reading the result back is what waits for it (a copy of the output, small next to the op).
             return y.asnumpy()
+        return run
+
+    def prepare_backward(self, shape, x, weight, offsets, gy):
+        from mindspore import Tensor, ops
+
+        def forward(tx, tw, to):
+            return ops.deformable_conv2d(tx, tw, to, (shape.kh, shape.kw), (1, 1, shape.sh, shape.sw),
+                                         (shape.pt, shape.pb, shape.pl, shape.pr), dilations=(1, 1, shape.dh, shape.dw),
+                                         groups=shape.g, deformable_groups=shape.dg, modulated=True)
+        grad = ops.GradOperation(get_all=True, sens_param=True)(forward)
+        tx, tw, to, tgy = Tensor(x), Tensor(weight), Tensor(offsets), Tensor(gy)
+
+        def run():
+            # GradOperation runs the forward inside the call; reading every gradient back waits for them.
+            return [g.asnumpy() for g in grad(tx, tw, to, tgy)]
         return run
 
 
@@ -367,39 +424,60 @@ def run_peer(name, shapes, settings):
         return [], [{"kernel": name, "reason": f"not installed ({IMPORT_NAMES[name]}): {error}"}]
     except Exception as error:  # a framework that imports but cannot start is skipped, with the reason
         return [], [{"kernel": name, "reason": f"cannot start: {type(error).__name__}: {error}"}]
+    passes = ["forward", "backward"] if settings.pass_ == "both" else [settings.pass_]
+    if "backward" in passes and not hasattr(peer, "prepare_backward"):
+        skipped.append({"kernel": name, "pass": "backward", "reason": f"{name} has no backward for DeformConv (an inference runtime)"})
+        print(f"{name} backward skipped: {name} has no backward for DeformConv", flush=True)
+        passes.remove("backward")
     for index, shape in enumerate(shapes):
         label = shape.name or shape.canonical
-        print(f"[{index + 1}/{len(shapes)}] {label} × {name}…", file=sys.stderr, flush=True)
-        try:
-            x, weight, offsets = make_inputs(shape, settings.seed)
-            run = peer.prepare(shape, x, weight, offsets)
-            seconds, warmups, extra, cut = measure(run, settings)
-        except Unsupported as error:
-            skipped.append({"shape": shape.canonical, "kernel": name, "reason": str(error)})
-            print(f"{label}  {name}  skipped: {error}", flush=True)
-            continue
-        except Exception as error:
-            skipped.append({"shape": shape.canonical, "kernel": name, "reason": f"failed: {type(error).__name__}: {error}"})
-            print(f"{label}  {name}  failed: {type(error).__name__}: {error}", flush=True)
-            continue
-        median, best = statistics.median(seconds), min(seconds)
-        result = {
-            "shape": shape.canonical, "kernel": name, "threads": settings.threads,
-            "median_ms": median * 1e3, "min_ms": best * 1e3,
-            "gflops": shape.flops / median / 1e9, "gflops_best": shape.flops / best / 1e9,
-            "flops": shape.flops, "runs": len(seconds), "warmup_runs": warmups,
-            "peak_extra_bytes": extra, "output_bytes": 4 * shape.n * shape.co * shape.ho * shape.wo,
-            "cut_short": cut, "source": "peer", "version": peer.version,
-        }
-        results.append(result)
-        line = (f"{label}  {name}  {settings.threads} thread{'s' if settings.threads != 1 else ''}  "
-                f"median {result['median_ms']:.3f} ms  min {result['min_ms']:.3f} ms  {result['gflops']:.2f} GFLOP/s  "
-                f"{len(seconds)} run{'s' if len(seconds) != 1 else ''}")
-        if extra is not None:
-            line += f"  extra {extra / 1048576:.1f} MiB"
-        if cut:
-            line += f"  (cut short: {cut})"
-        print(line, flush=True)
+        for pass_ in passes:
+            backward = pass_ == "backward"
+            tag = f"{name} backward" if backward else name
+            print(f"[{index + 1}/{len(shapes)}] {label} × {tag}…", file=sys.stderr, flush=True)
+            try:
+                if backward:
+                    x, weight, offsets, gy = make_inputs_and_gradient(shape, settings.seed)
+                    run = peer.prepare_backward(shape, x, weight, offsets, gy)
+                else:
+                    x, weight, offsets = make_inputs(shape, settings.seed)
+                    run = peer.prepare(shape, x, weight, offsets)
+                seconds, warmups, extra, cut = measure(run, settings)
+            except Unsupported as error:
+                skip = {"shape": shape.canonical, "kernel": name, "reason": str(error)}
+                if backward:
+                    skip["pass"] = "backward"
+                skipped.append(skip)
+                print(f"{label}  {tag}  skipped: {error}", flush=True)
+                continue
+            except Exception as error:
+                skip = {"shape": shape.canonical, "kernel": name, "reason": f"failed: {type(error).__name__}: {error}"}
+                if backward:
+                    skip["pass"] = "backward"
+                skipped.append(skip)
+                print(f"{label}  {tag}  failed: {type(error).__name__}: {error}", flush=True)
+                continue
+            flops = 2 * shape.flops if backward else shape.flops
+            output_count = (shape.n * shape.c * shape.h * shape.w + shape.co * (shape.c // shape.g) * shape.kh * shape.kw
+                            + shape.n * 3 * shape.taps * shape.ho * shape.wo) if backward else shape.n * shape.co * shape.ho * shape.wo
+            median, best = statistics.median(seconds), min(seconds)
+            result = {
+                "shape": shape.canonical, "kernel": name, "threads": settings.threads,
+                "median_ms": median * 1e3, "min_ms": best * 1e3,
+                "gflops": flops / median / 1e9, "gflops_best": flops / best / 1e9,
+                "flops": flops, "runs": len(seconds), "warmup_runs": warmups,
+                "peak_extra_bytes": extra, "output_bytes": 4 * output_count,
+                "cut_short": cut, "source": "peer", "version": peer.version, "pass": pass_,
+            }
+            results.append(result)
+            line = (f"{label}  {tag}  {settings.threads} thread{'s' if settings.threads != 1 else ''}  "
+                    f"median {result['median_ms']:.3f} ms  min {result['min_ms']:.3f} ms  {result['gflops']:.2f} GFLOP/s  "
+                    f"{len(seconds)} run{'s' if len(seconds) != 1 else ''}")
+            if extra is not None:
+                line += f"  extra {extra / 1048576:.1f} MiB"
+            if cut:
+                line += f"  (cut short: {cut})"
+            print(line, flush=True)
     return results, skipped
 
 
@@ -449,7 +527,8 @@ def run_in_subprocess(name, args):
     try:
         command = [sys.executable, os.path.abspath(__file__), "--one-peer", name, "--json", path,
                    "--threads", str(args.threads), "--warmup", str(args.warmup), "--runs", str(args.runs),
-                   "--min-runs", str(args.min_runs), "--max-seconds", str(args.max_seconds), "--seed", str(args.seed)]
+                   "--min-runs", str(args.min_runs), "--max-seconds", str(args.max_seconds), "--seed", str(args.seed),
+                   "--pass", args.pass_]
         for shape in args.shape:
             command += ["--shape", shape]
         completed = subprocess.run(command)
@@ -474,6 +553,8 @@ def main(argv=None):
     parser.add_argument("--min-runs", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--pass", dest="pass_", choices=["forward", "backward", "both"], default="forward",
+                        help="the pass to time (default: forward)")
     parser.add_argument("--canonical", action="store_true", help="print the shapes in canonical form and exit")
     parser.add_argument("--one-peer", choices=PEERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -497,7 +578,7 @@ def main(argv=None):
         return 0
 
     settings = argparse.Namespace(threads=args.threads, warmup=args.warmup, runs=args.runs, min_runs=args.min_runs,
-                                  max_seconds=args.max_seconds, seed=args.seed)
+                                  max_seconds=args.max_seconds, seed=args.seed, pass_=args.pass_)
     if args.one_peer:
         results, skipped = run_peer(args.one_peer, shapes, settings)
     else:
