@@ -141,9 +141,10 @@ public struct Determinism: Codable, Sendable, Equatable {
     func check(_ item: EvaluationCase, source: any ComputingSource, variants: [ThreadVariant], passes: Set<KernelPass>,
                forward: CaseOutcome?, backward: BackwardOutcome?) throws(CaseDataError) -> String? {
         var runs: [(label: String, source: any ComputingSource)] = []
-        for run in 2...max(repeats, 2) { runs.append(("run \(run) (\(source.threads) threads)", source)) }
-        for variant in variants { runs.append(("a run at \(variant.threads) threads", variant.source)) }
-        let first = "run 1 (\(source.threads) threads)"
+        func threads(_ count: Int) -> String { count == 1 ? "1 thread" : "\(count) threads" }
+        for run in 2...max(repeats, 2) { runs.append(("run \(run) (\(threads(source.threads)))", source)) }
+        for variant in variants { runs.append(("a run at \(threads(variant.threads))", variant.source)) }
+        let first = "run 1 (\(threads(source.threads)))"
         if passes.contains(.forward), let forward, case let .output(values, _, _) = forward {
             for run in runs {
                 let other = try run.source.outcome(for: item)

@@ -109,7 +109,7 @@ final class DeterminismTests: XCTestCase {
         let found = report.results.compactMap(\.nondeterministic)
         XCTAssertFalse(found.isEmpty)
         XCTAssertTrue(found.allSatisfy { $0.hasPrefix("backward g") }, "\(found)")
-        XCTAssertTrue(found.contains { $0.contains("between run 1 (1 threads) and run 2") }, "\(found)")
+        XCTAssertTrue(found.contains { $0.contains("between run 1 (1 thread) and run 2") }, "\(found)")
     }
 
     func testBuiltInKernelsAreDeterministicOverCommittedVectors() throws {
