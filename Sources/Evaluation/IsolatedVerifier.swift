@@ -26,6 +26,8 @@ public struct IsolatedVerifier: Sendable {
     public var passes: Set<KernelPass>
     /// Seconds a case may run without finishing before the child is killed.
     public var caseTimeout: Double
+    /// Determinism mode (`verify --repeat N`), passed on to every child.
+    public var determinism: Determinism
     /// Crashes tolerated in one file before it is given up as unreadable.
     public static let maxCrashesPerFile = 16
 
@@ -33,7 +35,7 @@ public struct IsolatedVerifier: Sendable {
     /// specification is a usage error there rather than in every child).
     public init(executable: String, specifications: [SourceSpecification], identities: [SourceIdentity],
                 limits: ResourceLimits = .standard, shard: Shard? = nil, passes: Set<KernelPass> = Set(KernelPass.allCases),
-                caseTimeout: Double = 600) {
+                caseTimeout: Double = 600, determinism: Determinism = .off) {
         precondition(specifications.count == identities.count, "one identity per specification")
         self.executable = executable
         self.specifications = specifications
@@ -42,6 +44,7 @@ public struct IsolatedVerifier: Sendable {
         self.shard = shard
         self.passes = passes
         self.caseTimeout = caseTimeout
+        self.determinism = determinism
     }
 
     /// The path of the running executable (for a child of the same dcn).
@@ -161,6 +164,8 @@ public struct IsolatedVerifier: Sendable {
         if let shard { arguments += ["--shard", shard.description] }
         // Named the way `dcn verify-file --pass` takes it.
         arguments += ["--pass", passes == [.forward] ? "forward" : passes == [.backward] ? "backward" : "both"]
+        if determinism.isOn { arguments += ["--repeat", "\(determinism.repeats)"] }
+        if determinism.requireDeterministic { arguments += ["--require-deterministic"] }
         for caseIndex in skip { arguments += ["--skip-case", "\(caseIndex)"] }
 
         let process = Process()

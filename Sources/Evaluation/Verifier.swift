@@ -14,19 +14,27 @@ public struct Verifier: Sendable {
     /// The passes to check (`verify --pass`): a case without `gy` has no backward part, and is left
     /// out of a backward-only run (and counted).
     public var passes: Set<KernelPass>
+    /// Determinism mode (`verify --repeat N`); off by default.
+    public var determinism: Determinism
+    /// For each source, its builds at other thread counts (`Determinism.threadVariants`); empty for none.
+    public var variants: [[ThreadVariant]]
 
     public init(sources: [any OutcomeSource], limits: ResourceLimits = .standard, shard: Shard? = nil,
-                passes: Set<KernelPass> = Set(KernelPass.allCases)) {
+                passes: Set<KernelPass> = Set(KernelPass.allCases), determinism: Determinism = .off,
+                variants: [[ThreadVariant]] = []) {
         self.sources = sources
         self.limits = limits
         self.shard = shard
         self.passes = passes
+        self.determinism = determinism
+        self.variants = variants
     }
 
-    /// Built-in kernels as the sources.
+    /// Built-in kernels as the sources (in determinism mode, each also at 1 thread and at the machine's cores).
     public init(kernels: [any DeformConvKernel], limits: ResourceLimits = .standard, shard: Shard? = nil,
-                passes: Set<KernelPass> = Set(KernelPass.allCases)) {
-        self.init(sources: kernels.map(KernelSource.init), limits: limits, shard: shard, passes: passes)
+                passes: Set<KernelPass> = Set(KernelPass.allCases), determinism: Determinism = .off) {
+        self.init(sources: kernels.map(KernelSource.init), limits: limits, shard: shard, passes: passes, determinism: determinism,
+                  variants: determinism.isOn ? kernels.map(Determinism.threadVariants(of:)) : [])
     }
 
     /// The golden files under `paths`: files as given, folders searched for `*.h5`, sorted.
@@ -131,6 +139,8 @@ public struct Verifier: Sendable {
         report.summary.failed = report.results.count { $0.status == .fail }
         report.summary.notImplemented = report.results.count { $0.status == .notImplemented }
         report.summary.backward = VerifyReport.BackwardSummary(report.results)
+        let nondeterministic = report.results.count { $0.nondeterministic != nil }
+        report.summary.nondeterministic = nondeterministic > 0 ? nondeterministic : nil
         report.summary.casesWithoutPass = outcomes.reduce(0) { $0 + $1.casesWithoutPass }
         report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count
         if shard != nil {
@@ -143,7 +153,8 @@ public struct Verifier: Sendable {
     /// One case through the sources at `indices` (default: all). A malformed case fails for every source; the run goes on.
     /// nil for a source when the case has nothing to check in the run's passes.
     func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil) -> [CaseResult?] {
-        let sources = indices.map { $0.map { self.sources[$0] } } ?? self.sources
+        let chosen = indices ?? Array(self.sources.indices)
+        let sources = chosen.map { self.sources[$0] }
         let header: CaseHeader
         do {
             header = try reader.header(of: name)
@@ -152,6 +163,9 @@ public struct Verifier: Sendable {
         }
         let item = EvaluationCase(reader: reader, header: header, limits: limits)
         guard !Evaluation.passes(of: item, in: passes).isEmpty else { return sources.map { _ in nil } }
-        return sources.map { Evaluation.evaluate(item, with: $0, passes: passes).result }
+        return chosen.map { index in
+            Evaluation.evaluate(item, with: self.sources[index], passes: passes, determinism: determinism,
+                                variants: index < variants.count ? variants[index] : []).result
+        }
     }
 }

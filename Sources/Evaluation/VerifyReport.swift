@@ -24,11 +24,13 @@ public struct VerifyReport: Codable, Sendable {
         public var backward: BackwardSummary?
         /// (case, source) pairs with nothing to check in the run's passes (`--pass backward` on a case without gy).
         public var casesWithoutPass = 0
+        /// Results marked nondeterministic by `verify --repeat N` (warnings unless --require-deterministic); nil for none.
+        public var nondeterministic: Int?
 
         public init() {}
 
         enum CodingKeys: String, CodingKey {
-            case passed, failed, files, cases, unreadableFiles, notImplemented, backward, casesWithoutPass
+            case passed, failed, files, cases, unreadableFiles, notImplemented, backward, casesWithoutPass, nondeterministic
         }
 
         // Reports written before the backward pass lack its counts.
@@ -42,6 +44,7 @@ public struct VerifyReport: Codable, Sendable {
             notImplemented = try c.decodeIfPresent(Int.self, forKey: .notImplemented) ?? 0
             backward = try c.decodeIfPresent(BackwardSummary.self, forKey: .backward)
             casesWithoutPass = try c.decodeIfPresent(Int.self, forKey: .casesWithoutPass) ?? 0
+            nondeterministic = try c.decodeIfPresent(Int.self, forKey: .nondeterministic)
         }
     }
 
@@ -68,6 +71,9 @@ public struct VerifyReport: Codable, Sendable {
     public var unreadable: [UnreadableFile] = []
     /// Present in the report of one shard of a run (`verify --shard I/N`), for `merge-reports`.
     public var shard: ShardInfo?
+    /// Determinism mode's settings (`verify --repeat N`), and the sources it could not repeat
+    /// (recorded results); nil when the mode was off.
+    public var determinism: DeterminismInfo?
 
     public init() {}
 
@@ -117,5 +123,22 @@ public struct FileOutcome: Codable, Sendable {
         self.results = results
         self.localPositions = localPositions
         self.unreadable = unreadable
+    }
+}
+
+/// How a run in determinism mode was made, for the report.
+public struct DeterminismInfo: Codable, Sendable, Equatable {
+    public var repeats: Int
+    public var requireDeterministic: Bool
+    /// The thread counts sources that take one were also run at.
+    public var threadCounts: [Int]
+    /// Sources that read recorded results and so cannot be repeated.
+    public var notRepeated: [String]
+
+    public init(repeats: Int, requireDeterministic: Bool, threadCounts: [Int], notRepeated: [String]) {
+        self.repeats = repeats
+        self.requireDeterministic = requireDeterministic
+        self.threadCounts = threadCounts
+        self.notRepeated = notRepeated
     }
 }

@@ -82,7 +82,9 @@ public enum AccuracyReport {
         out += "`\(command)`\n\n"
         out += "**\(s.failed == 0 && report.unreadable.isEmpty ? "PASS" : "FAIL")**: \(s.passed) passed, \(s.failed) failed"
         out += " (\(s.cases) cases in \(s.files) file\(s.files == 1 ? "" : "s") × \(report.kernels.count) kernel\(report.kernels.count == 1 ? "" : "s")"
-        out += report.unreadable.isEmpty ? ")\n\n" : "; \(report.unreadable.count) file(s) unreadable)\n\n"
+        if !report.unreadable.isEmpty { out += "; \(report.unreadable.count) file(s) unreadable" }
+        if let count = s.nondeterministic { out += "; \(count) nondeterministic" }
+        out += ")\n\n"
         out += """
         An element passes when |y_kernel − y| ≤ γ_{R+8}(u_acc)·y_abs + 8·u_s·y_abs + 2·u_s·y_pos + 2·η·y_tiny + ½·ulp_out(y) \
         (SPEC section 3, η half the smallest subnormal of the kernel's working precision); the ratio is error/bound, ≤ 1 passes. Exact cases allow no error at all for float32 kernels. \
@@ -103,6 +105,7 @@ public enum AccuracyReport {
             out += "| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(format(ratio: row.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) | \(row.notImplemented) | \(backward) |\n"
         }
         out += failuresSection(report)
+        out += nondeterminismSection(report)
         out += BackwardSection.markdown(report)
         out += underflowSection(report)
         out += float16Section(report)
@@ -127,6 +130,26 @@ public enum AccuracyReport {
                 out += "  | \(e.n) | \(e.o) | \(e.ho) | \(e.wo) | \(e.expected) | \(e.got) | \(format(e.bound)) | \(format(ratio: e.ratio)) |\n"
             }
             out += "\n"
+        }
+        return out
+    }
+
+    /// Determinism mode (`verify --repeat N`): the results whose bits differed between runs. Absent when the mode was off.
+    private static func nondeterminismSection(_ report: VerifyReport) -> String {
+        guard let info = report.determinism else { return "" }
+        var out = "\n## Nondeterministic results\n\n"
+        out += "Each computing source ran each case \(info.repeats) times, and sources that take a thread count also at "
+        out += info.threadCounts.map(String.init).joined(separator: " and ") + " threads; a result is nondeterministic when "
+        out += "a bit of its output or of a gradient differed between runs ("
+        out += info.requireDeterministic ? "a failure: --require-deterministic" : "a warning; --require-deterministic makes it a failure"
+        out += ").\n\n"
+        if !info.notRepeated.isEmpty {
+            out += "Not repeated (recorded results): \(info.notRepeated.joined(separator: ", ")).\n\n"
+        }
+        let found = report.results.filter { $0.nondeterministic != nil }
+        if found.isEmpty { return out + "None.\n" }
+        for result in found {
+            out += "- **\(result.caseName)** (\(result.file)) with **\(result.kernel)**: \(result.nondeterministic ?? "")\n"
         }
         return out
     }

@@ -31,6 +31,9 @@ public struct CaseResult: Codable, Sendable {
     public var seconds: Double?
     /// The backward pass of a case with `gy` (SPEC section 7), when it was checked.
     public var backward: BackwardResult?
+    /// Determinism mode (`verify --repeat N`): which pass and tensor gave different bits between
+    /// runs, and the first differing index; nil when every run agreed or the mode was off.
+    public var nondeterministic: String?
 
     public init(file: String, caseName: String, kernel: String, expect: String, expectedErrorCode: String? = nil,
                 status: Status, errorCode: String? = nil, errorClass: String? = nil, message: String? = nil,
@@ -56,7 +59,7 @@ public struct CaseResult: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case file, caseName = "case", kernel, expect, expectedErrorCode, status, errorCode, errorClass, message
-        case tags, dtype, ratio, accuracy, weak, seconds, backward
+        case tags, dtype, ratio, accuracy, weak, seconds, backward, nondeterministic
     }
 }
 

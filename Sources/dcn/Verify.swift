@@ -43,11 +43,21 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("pass"), help: "Which passes to check: forward, backward (the cases with gy, SPEC section 7) or both.")
     var pass: PassSelection = .both
 
+    @Option(name: .customLong("repeat"), help: ArgumentHelp("Determinism mode: run each case N times on each kernel or plugin (and at 1 thread and at every core for those that take a thread count); a case whose output or gradient bits differ between runs is reported nondeterministic, a warning.", valueName: "N"))
+    var repeats = 1
+
+    @Flag(help: "With --repeat: a nondeterministic case fails.")
+    var requireDeterministic = false
+
     @OptionGroup(title: "Results computed elsewhere (SourceOptions.swift)")
     var external: SourceOptions
 
+    var determinism: Determinism { Determinism(repeats: repeats, requireDeterministic: requireDeterministic) }
+
     func validate() throws {
         guard caseTimeout > 0 else { throw ValidationError("--case-timeout must be positive, got \(caseTimeout)") }
+        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1 (2 or more to check determinism), got \(repeats)") }
+        guard !requireDeterministic || repeats >= 2 else { throw ValidationError("--require-deterministic needs --repeat N with N ≥ 2") }
         _ = try external.specifications(kernels)
     }
 
@@ -70,17 +80,28 @@ struct Verify: ParsableCommand {
             let file = step.fileCount > 1 ? "file \(step.fileNumber)/\(step.fileCount) " : ""
             Terminal.progress("[\(file)case \(step.done)/\(step.total)] \(step.file): \(step.caseName)")
         }
-        let report: VerifyReport
+        let determinism = self.determinism
+        let notRepeated = determinism.isOn ? zip(specifications, sources).filter { !$0.0.computes }.map(\.1.identity.name) : []
+        if !notRepeated.isEmpty {
+            print("note: --repeat does not apply to \(notRepeated.joined(separator: ", ")): recorded results cannot be run again")
+        }
+        var report: VerifyReport
         if inProcess {
-            report = Verifier(sources: sources, limits: limits, shard: shard, passes: pass.passes).run(files: files, progress: progress)
+            let variants = determinism.isOn ? Determinism.threadVariants(of: specifications, sources: sources) : []
+            report = Verifier(sources: sources, limits: limits, shard: shard, passes: pass.passes, determinism: determinism, variants: variants)
+                .run(files: files, progress: progress)
         } else {
             // One child process per file: a file that crashes libhdf5 fails its case instead of the gate.
             report = IsolatedVerifier(executable: IsolatedVerifier.currentExecutable, specifications: specifications,
                                       identities: sources.map(\.identity), limits: limits, shard: shard, passes: pass.passes,
-                                      caseTimeout: caseTimeout)
+                                      caseTimeout: caseTimeout, determinism: determinism)
                 .run(files: files, progress: progress)
         }
         Terminal.clearProgress()
+        if determinism.isOn {
+            report.determinism = DeterminismInfo(repeats: determinism.repeats, requireDeterministic: determinism.requireDeterministic,
+                                                 threadCounts: Determinism.threadCounts, notRepeated: notRepeated)
+        }
 
         let command = (["dcn", "verify"] + CommandLine.arguments.dropFirst(2)).joined(separator: " ")
         var reportFiles = ReportFiles()
@@ -99,6 +120,11 @@ struct Verify: ParsableCommand {
         guard failures else { return }
         for result in report.results where result.status == .fail {
             print("FAIL \(result.kernel) \(result.file): \(result.caseName): \(result.message ?? "")")
+        }
+        for result in report.results where result.status != .fail {
+            if let finding = result.nondeterministic {
+                print("NONDETERMINISTIC \(result.kernel) \(result.file): \(result.caseName): \(finding)")
+            }
         }
     }
 
@@ -119,7 +145,8 @@ struct Verify: ParsableCommand {
         }
         let notImplemented = s.notImplemented > 0 ? ", \(s.notImplemented) not implemented" : ""
         let without = s.casesWithoutPass > 0 ? "; \(s.casesWithoutPass) (case, kernel) pairs have no \(pass.rawValue) part" : ""
-        print("\(s.passed) passed, \(s.failed) failed\(notImplemented) (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels\(without); report in \(reportOptions.reportDir)/accuracy.md)")
+        let nondeterministic = s.nondeterministic.map { ", \($0) nondeterministic" } ?? ""
+        print("\(s.passed) passed, \(s.failed) failed\(notImplemented)\(nondeterministic) (\(s.cases) cases, \(s.files) files, \(report.kernels.count) kernels\(without); report in \(reportOptions.reportDir)/accuracy.md)")
     }
 
     /// "; backward 70/70 passed, worst ratio 0.41", or "; backward not implemented (70 cases)".
@@ -149,10 +176,16 @@ struct VerifyFile: ParsableCommand {
     @Option var shard: Shard?
     @Option(name: .customLong("pass")) var pass: PassSelection = .both
     @Option(name: .customLong("skip-case")) var skipCases: [Int] = []
+    @Option(name: .customLong("repeat")) var repeats = 1
+    @Flag var requireDeterministic = false
 
     func run() throws {
-        let verifier = Verifier(sources: try buildSources(sources.specifications, threads: nil),
-                                limits: memoryOptions.limits, shard: shard, passes: pass.passes)
+        let specifications = sources.specifications
+        let built = try buildSources(specifications, threads: nil)
+        let determinism = Determinism(repeats: repeats, requireDeterministic: requireDeterministic)
+        let variants = determinism.isOn ? Determinism.threadVariants(of: specifications, sources: built) : []
+        let verifier = Verifier(sources: built, limits: memoryOptions.limits, shard: shard, passes: pass.passes,
+                                determinism: determinism, variants: variants)
         let result = verifier.verifyFile(file, index: fileIndex, skip: Set(skipCases)) { event in
             FileHandle.standardOutput.write(Data(IsolatedVerifier.line(for: event).utf8))
         }
