@@ -58,7 +58,7 @@ public enum Evaluation {
                     break
                 }
             }
-            if determinism.isOn, let computing = source as? any ComputingSource,
+            if determinism.isOn, let computing = source.computing,
                let finding = try determinism.check(item, source: computing, variants: variants, passes: checked,
                                                    forward: outcome, backward: firstBackward) {
                 result.nondeterministic = finding
@@ -111,7 +111,7 @@ public struct Determinism: Codable, Sendable, Equatable {
     /// recorded source, or one whose thread count cannot change, such as `naive`).
     public static func threadVariants(of specifications: [SourceSpecification], sources: [any OutcomeSource]) -> [[ThreadVariant]] {
         zip(specifications, sources).map { specification, source in
-            guard specification.computes, let main = source as? any ComputingSource else { return [] }
+            guard specification.computes, let main = source.computing else { return [] }
             var seen: Set<Int> = [main.threads]
             var variants: [ThreadVariant] = []
             for threads in threadCounts where !seen.contains(threads) {

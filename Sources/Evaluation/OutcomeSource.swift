@@ -10,6 +10,9 @@ public protocol OutcomeSource: Sendable {
     var identity: SourceIdentity { get }
     /// Which passes the source can give outcomes for.
     var passes: Set<KernelPass> { get }
+    /// The source as one that computes (so it can be run again, at other thread counts, or timed);
+    /// nil for recorded results. A requirement, so that `any OutcomeSource` dispatches it.
+    var computing: (any ComputingSource)? { get }
     /// What the source gives for `item`'s forward pass. Throws only when the case's own data
     /// cannot be read (the case is malformed, not the source wrong).
     func outcome(for item: EvaluationCase) throws(CaseDataError) -> CaseOutcome
@@ -19,6 +22,7 @@ public protocol OutcomeSource: Sendable {
 
 extension OutcomeSource {
     public var passes: Set<KernelPass> { [.forward] }
+    public var computing: (any ComputingSource)? { nil }
     public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome { .notImplemented }
 }
 
@@ -42,6 +46,8 @@ public protocol ComputingSource: OutcomeSource {
 }
 
 extension ComputingSource {
+    public var computing: (any ComputingSource)? { self }
+
     /// No backward pass unless the source has one.
     public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> Result<DeformConvGradients<Float>, ComputeFailure>? { nil }
     public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> Result<DeformConvGradients<Float16>, ComputeFailure>? { nil }
