@@ -62,7 +62,7 @@
  * MUTANT gbias_wrong_axes backward gbias summed over gy read as (Co, N, Ho, Wo) instead of (N, Co, Ho, Wo)
  * MUTANT backward_batch_chunk_remainder backward images in chunks of 4, the remainder of a larger batch dropped
  * Determinism (issue 18 item 2: dcn verify --repeat N catches it, an ordinary run does not)
- * MUTANT order_by_call determinism channels (forward) and images (backward) summed in reverse on every other call and at more than one thread
+ * MUTANT order_by_call determinism sums over channels (forward) and output rows (backward) start where a call counter and the thread count say
  *
  * Every mutant reads and writes only inside its buffers (the kill matrix runs them in process).
  */
@@ -126,13 +126,14 @@ static float load(const void *data, int64_t index, int half) {
     return half ? half_to_float(((const uint16_t *)data)[index]) : ((const float *)data)[index];
 }
 
-/* Whether this call sums in reverse (order_by_call): on every other call, and whenever it is given
- * more than one thread, so that both the repeats and the thread variants of --repeat see it. The
- * counter is the bug: the result depends on the call's history. */
-static int reversed_order(const dcn_problem *p) {
+/* Where this call starts its sums (order_by_call): the loop over channels (forward) or output rows
+ * (backward) starts at this index modulo its extent, and moves on with every call and with the
+ * thread count, so that both the repeats and the thread variants of --repeat see it. The counter
+ * is the bug: the result depends on the call's history. */
+static int64_t rotation(const dcn_problem *p) {
 #ifdef MUTANT_ORDER_BY_CALL
-    static _Atomic long calls;
-    return (int)((calls++ + (p->threads > 1)) & 1);
+    static _Atomic int64_t calls;
+    return calls++ + p->threads;
 #else
     (void)p;
     return 0;
@@ -309,7 +310,7 @@ int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, 
     if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
     if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
-    const int reverse = reversed_order(p);
+    const int64_t start = rotation(p);
     const int64_t cpg = p->c / p->groups;
     int64_t images = p->n, channels = cpg, row = p->wo;
 #ifdef MUTANT_BATCH_CHUNK_REMAINDER
@@ -332,7 +333,7 @@ int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, 
                     const int64_t group = group_of_output(p, o);
                     float sum = 0;
                     for (int64_t step = 0; step < channels; step++) {
-                        const int64_t ci = reverse ? channels - 1 - step : step;
+                        const int64_t ci = (step + start) % channels;
                         const int64_t c = group * cpg + ci, g = offset_group_of(p, c, ci);
                         for (int64_t i = 0; i < p->kh; i++)
                             for (int64_t j = 0; j < p->kw; j++) {
@@ -405,7 +406,7 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
     if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
     if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
-    const int reverse = reversed_order(p);
+    const int64_t start = rotation(p);
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups;
     const int64_t taps = p->deformable_groups * p->kh * p->kw, plane = p->ho * p->wo;
     const int64_t x_count = p->n * p->c * p->h * p->w, w_count = p->co * cpg * p->kh * p->kw;
@@ -418,8 +419,7 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
 #ifdef MUTANT_BACKWARD_BATCH_CHUNK_REMAINDER
     if (images > 4) images = images / 4 * 4;
 #endif
-    for (int64_t step = 0; step < images; step++) {
-        const int64_t n = reverse ? images - 1 - step : step;
+    for (int64_t n = 0; n < images; n++) {
         for (int64_t c = 0; c < p->c; c++) {
             const int64_t group = c / cpg, ci = c % cpg, g = offset_group_of(p, c, ci), base = (n * p->c + c) * p->h * p->w;
             int64_t first_output = group * copg, last_output = (group + 1) * copg;
@@ -429,8 +429,9 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
             for (int64_t i = 0; i < p->kh; i++)
                 for (int64_t j = 0; j < p->kw; j++) {
                     const int64_t k = (g * p->kh + i) * p->kw + j;
-                    for (int64_t ho = 0; ho < p->ho; ho++)
+                    for (int64_t row = 0; row < p->ho; row++)
                         for (int64_t wo = 0; wo < p->wo; wo++) {
+                            const int64_t ho = (row + start) % p->ho;
                             const tap_sample sampled_tap = tap_at(p, offsets, n, k, i, j, ho, wo, half);
                             const float m = sampled_tap.m, py = sampled_tap.py, px = sampled_tap.px;
                             /* from p = -1 on the derivative from the right sees row (column) 0;
@@ -500,8 +501,7 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
                 }
         }
     }
-    for (int64_t step = 0; step < images; step++) {
-        const int64_t n = reverse ? images - 1 - step : step;
+    for (int64_t n = 0; n < images; n++) {
         for (int64_t o = 0; o < p->co; o++)
             for (int64_t at = 0; at < plane; at++) {
 #ifdef MUTANT_GBIAS_WRONG_AXES
