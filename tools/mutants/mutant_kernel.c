@@ -41,9 +41,9 @@
  * MUTANT kernel_flipped forward the kernel flipped (convolution instead of correlation)
  * MUTANT bias_forgotten forward the bias never added
  * Forward: blocking and precision
- * MUTANT batch_chunk_remainder forward images in chunks of 2, the odd last image left at zero
- * MUTANT channel_chunk_remainder forward the reduction over channels in chunks of 4, the remainder dropped
- * MUTANT vector_tail_unwritten forward output rows in vectors of 8, the tail of each row never written
+ * MUTANT batch_chunk_remainder forward a batch of more than 2 in chunks of 2, the odd last image left at zero
+ * MUTANT channel_chunk_remainder forward a reduction over more than 8 channels (per group) in chunks of 8, the remainder dropped
+ * MUTANT vector_tail_unwritten forward output rows longer than 8 in vectors of 8, the tail of each row never written
  * MUTANT half_intermediates forward float16 problems accumulated in half precision (while declaring float32 units)
  * Backward
  * MUTANT derivative_from_left backward the offsets gradient from the left at integer positions (the contract: from the right)
@@ -314,17 +314,17 @@ int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, 
     const int64_t cpg = p->c / p->groups;
     int64_t images = p->n, channels = cpg, row = p->wo;
 #ifdef MUTANT_BATCH_CHUNK_REMAINDER
-    images = p->n / 2 * 2;
+    if (images > 2) images = images / 2 * 2; /* a batch of 1 or 2 takes the unblocked path */
     for (int64_t at = images * p->co * p->ho * p->wo; at < p->n * p->co * p->ho * p->wo; at++) {
         if (half) ((uint16_t *)y)[at] = 0;
         else ((float *)y)[at] = 0;
     }
 #endif
 #ifdef MUTANT_CHANNEL_CHUNK_REMAINDER
-    channels = cpg / 4 * 4;
+    if (channels > 8) channels = channels / 8 * 8; /* up to 8 channels take the unblocked path */
 #endif
 #ifdef MUTANT_VECTOR_TAIL_UNWRITTEN
-    row = p->wo / 8 * 8;
+    if (row > 8) row = row / 8 * 8; /* rows of up to 8 take the unblocked path */
 #endif
     for (int64_t n = 0; n < images; n++)
         for (int64_t o = 0; o < p->co; o++)
