@@ -111,10 +111,10 @@ public enum DefaultSuite {
                    "exact backward: quarter offsets (about a quarter of the positions integers), −1 and H − 1 with padding"),
         CaseRecipe("exact-backward-zero-offsets", "mb3ic2ih5oc2kh3ph1pw1g2", values: .exact, offsets: .zero, masks: .quarter,
                    "exact backward, every position an integer, three images, groups"),
-        // A reduction over more than 8 channels that is not a multiple of 8: the wide cases have
-        // 128 to 1024 channels, so a kernel blocked by 8 (or 16) channels that drops the remainder
-        // passed every other case (tools/mutants: channel_chunk_remainder).
-        CaseRecipe("channels-13", "ic13ih5oc3kh3ph1pw1", bias: true,
-                   "13 channels: a reduction blocked by 2, 4, 8 or 16 channels leaves a remainder"),
+        // A reduction over more than 32 channels that is no multiple of 2: the wide cases have 128 to
+        // 1024 channels and the others at most 8, so a kernel blocked by 8 channels that drops the
+        // remainder passed every other case (tools/mutants: channel_chunk_remainder).
+        CaseRecipe("channels-37", "ic37ih5oc3kh3ph1pw1", bias: true,
+                   "37 channels: a reduction blocked by 2, 4, 8, 16 or 32 channels leaves a remainder"),
     ]
 }
