@@ -77,12 +77,7 @@ public struct KillMatrix: Codable, Sendable {
     /// The matrix of the sources of `forward` (a run with passes [.forward]) and `backward` (the same
     /// sources and files with [.backward]); the source named `correct` is the correct build.
     public init(forward: VerifyReport, backward: VerifyReport, correct: String? = nil, repeats: Int = 1) {
-        var order: [CaseReference] = []
-        var seen: Set<CaseReference> = []
-        for result in forward.results + backward.results {
-            let reference = CaseReference(file: result.file, caseName: result.caseName)
-            if seen.insert(reference).inserted { order.append(reference) }
-        }
+        let order = Self.once((forward.results + backward.results).map { CaseReference(file: $0.file, caseName: $0.caseName) })
         var files: [String] = []
         for reference in order where !files.contains(reference.file) { files.append(reference.file) }
         self.files = files
@@ -93,7 +88,8 @@ public struct KillMatrix: Codable, Sendable {
         let mutants = names.filter { $0 != correct }.map { name in
             Mutant(name: name, forward: killers(forward, name) { $0.status == .fail },
                    backward: killers(backward, name) { $0.status == .fail },
-                   nondeterministic: killers(forward, name) { $0.nondeterministic != nil } + killers(backward, name) { $0.nondeterministic != nil })
+                   nondeterministic: Self.once(killers(forward, name) { $0.nondeterministic != nil }
+                                               + killers(backward, name) { $0.nondeterministic != nil }))
         }
         let failing = { (result: CaseResult) in result.status == .fail || result.nondeterministic != nil }
         let correctFailed = Set(correct.map { killers(forward, $0, failing) + killers(backward, $0, failing) } ?? [])
@@ -120,7 +116,13 @@ public struct KillMatrix: Codable, Sendable {
         let forward = try run([.forward])
         let backward = try run([.backward])
         return (KillMatrix(forward: forward, backward: backward, correct: correct, repeats: repeats),
-                forward.unreadable + backward.unreadable)
+                forward.unreadable + backward.unreadable.filter { file in !forward.unreadable.contains { $0.file == file.file } })
+    }
+
+    /// `references` without repeats, in order (a case can be nondeterministic in both passes).
+    static func once(_ references: [CaseReference]) -> [CaseReference] {
+        var seen: Set<CaseReference> = []
+        return references.filter { seen.insert($0).inserted }
     }
 
     /// 0 when every mutant is killed and the correct build passes, else 1.

@@ -173,6 +173,7 @@ final class MutantZooTests: XCTestCase {
             XCTAssertEqual(mutant.forward, [])
             XCTAssertEqual(mutant.backward, [])
             XCTAssertFalse(mutant.nondeterministic.isEmpty)
+            XCTAssertEqual(Set(mutant.nondeterministic).count, mutant.nondeterministic.count, "a case nondeterministic in both passes counts once")
             XCTAssertTrue(KillMatrixReport.summaryLine(matrix).contains("1 by the determinism mode"))
         }
     }
