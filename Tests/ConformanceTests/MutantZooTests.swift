@@ -19,6 +19,9 @@ private struct Zoo {
 
     func library(_ name: String) -> String { "\(folder)/libmutant-\(name).so" }
 
+    /// Where this test process builds it (removed when the class's tests end).
+    static var folder: String { NSTemporaryDirectory() + "dcn-mutant-zoo-\(getpid())" }
+
     static let source = byoPackageRoot.appendingPathComponent("tools/mutants/mutant_kernel.c").path
 
     /// The MUTANT lines of the source.
@@ -37,7 +40,7 @@ private struct Zoo {
     static let built: Result<Zoo, any Error> = Result {
         let compiler = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let compiler else { throw XCTSkip("skipped: no C compiler (cc, gcc or clang) to build the mutant zoo") }
-        let folder = NSTemporaryDirectory() + "dcn-mutant-zoo-\(getpid())"
+        let folder = Zoo.folder
         let start = Date()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -67,6 +70,11 @@ final class MutantZooTests: XCTestCase {
     private var golden: String { byoPackageRoot.appendingPathComponent("vectors/dcn-default.h5").path }
 
     private func zoo() throws -> Zoo { try Zoo.built.get() }
+
+    override class func tearDown() {
+        if ProcessInfo.processInfo.environment["DCN_KEEP_TEST_FOLDERS"] == nil { try? FileManager.default.removeItem(atPath: Zoo.folder) }
+        super.tearDown()
+    }
 
     func testTheZooHasTheBugClassesTheIssueAsksFor() throws {
         let entries = try Zoo.entries()
