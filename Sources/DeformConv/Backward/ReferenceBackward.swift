@@ -247,16 +247,19 @@ struct ReferenceBackward {
                     }
                     let mtAbs = Swift.abs(m) * tAbs
                     if s.onGrid {
-                        for (r, weight) in convention.cells(at: s.py, origin: s.y0) {
-                            let d = s.dBdy(r)
-                            goffsets.value[s.yIndex] += m * t * (weight * d.value)
-                            goffsets.abs[s.yIndex] += mtAbs * (weight * d.abs)
+                        func derivative(_ position: Double, origin: Int, _ index: Int, _ d: (Int) -> (value: Double, abs: Double)) {
+                            func add(_ cell: Int, _ weight: Double) {
+                                let d = d(cell)
+                                goffsets.value[index] += m * t * (weight * d.value)
+                                goffsets.abs[index] += mtAbs * (weight * d.abs)
+                            }
+                            // Away from integers every convention takes the own cell, with weight 1; asking it
+                            // would allocate its list of cells for every sample (5% of the backward's time).
+                            guard position == position.rounded(.down) else { return add(origin, 1) }
+                            for (cell, weight) in convention.cells(at: position, origin: origin) { add(cell, weight) }
                         }
-                        for (q, weight) in convention.cells(at: s.px, origin: s.x0) {
-                            let d = s.dBdx(q)
-                            goffsets.value[s.xIndex] += m * t * (weight * d.value)
-                            goffsets.abs[s.xIndex] += mtAbs * (weight * d.abs)
-                        }
+                        derivative(s.py, origin: s.y0, s.yIndex, s.dBdy)
+                        derivative(s.px, origin: s.x0, s.xIndex, s.dBdx)
                     }
                     // ∂⁺B/∂py is constant in py within a cell and varies in px by (v11 − v01) − (v10 − v00),
                     // whose magnitude is the four corners' sum; likewise for ∂⁺B/∂px.
