@@ -58,10 +58,17 @@ public struct ReferenceKernel: DeformConvKernel {
     /// The same bits on any number of threads: each output element is summed by one thread, in
     /// SPEC section 1's order (ReferenceForward). `progress`, when given, hears how many of the
     /// y elements are done (total: `p.outputCount`), never from two threads at once
-    /// (`ReferenceProgress`). Memory beyond the four outputs: under 1 MB per thread.
+    /// (`ReferenceProgress`). Memory beyond the four outputs: 5·(C/groups)·kh·kw·16 doubles per
+    /// thread (737 KB for r50-c3).
     public func evaluate(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>,
                          progress: ReferenceProgress? = nil) -> ReferenceOutput {
-        ReferenceForward(p: p).run(inputs, work(total: p.outputCount, progress))
+        ReferenceForward(p: p).run(inputs, work(total: Self.progressTotals(p).forward, progress))
+    }
+
+    /// The `total` that `evaluate` and `evaluateBackward` report to their progress hooks for a
+    /// problem: its output elements, and twice its samples N·C·kh·kw·Ho·Wo.
+    public static func progressTotals(_ p: DeformConvProblem) -> (forward: Int, backward: Int) {
+        (p.outputCount, 2 * p.batch * p.channels * p.kernelHeight * p.kernelWidth * p.outputHeight * p.outputWidth)
     }
 
     /// `total` units of work shared by the kernel's threads.

@@ -6,6 +6,12 @@ import Foundation
 /// The units are the evaluation's own (ReferenceKernel's `evaluate` and `evaluateBackward`
 /// say which): only the ratio, and the sum over several evaluations, mean something. Calls are
 /// made from the worker threads but never two at once, at most about 200 times per evaluation.
+/// A generator that shows one line for a case's forward and backward adds the two
+/// (`ReferenceKernel.progressTotals`):
+///
+///     let (forward, backward) = ReferenceKernel.progressTotals(problem)
+///     let y = reference.evaluate(problem, inputs) { done, _ in line.show(done, of: forward + backward) }
+///     let g = reference.evaluateBackward(problem, inputs, gy: gy) { done, _ in line.show(forward + done, of: forward + backward) }
 public typealias ReferenceProgress = @Sendable (_ done: Int, _ total: Int) -> Void
 
 /// Shares the work items of one reference evaluation among threads, and reports progress.

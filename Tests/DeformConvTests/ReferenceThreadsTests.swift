@@ -77,6 +77,8 @@ final class ReferenceThreadsTests: XCTestCase {
         let kernel = reference(threads: 2)
         let forward = ProgressLog()
         _ = kernel.evaluate(p, data.double, progress: forward.record)
+        XCTAssertEqual(ReferenceKernel.progressTotals(p).forward, p.outputCount)
+        XCTAssertEqual(ReferenceKernel.progressTotals(p).backward, 2 * s.n * s.c * s.kh * s.kw * s.ho * s.wo)
         forward.check(total: p.outputCount, "forward")
         let backward = ProgressLog()
         _ = kernel.evaluateBackward(p, data.double, gy: gy, progress: backward.record)

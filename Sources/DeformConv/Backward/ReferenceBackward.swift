@@ -71,10 +71,7 @@ struct ReferenceBackward {
         self.weightByTap = weightByTap
     }
 
-    /// The samples one pass visits, the units of `progress`: the two passes visit every sample once each.
-    var samples: Int { p.batch * p.channels * p.kernelHeight * p.kernelWidth * p.outputHeight * p.outputWidth }
-
-    /// The gradients; `work` counts 2·`samples` units.
+    /// The gradients; `work` counts 2·N·C·kh·kw·Ho·Wo units: each pass visits every sample once.
     func run(_ work: ReferenceWork) -> ReferenceGradients {
         var gx = ReferenceGradient(count: p.xCount, reductionLength: p.outputChannelsPerGroup)
         var goffsets = ReferenceGradient(count: p.offsetsCount, reductionLength: p.outputChannelsPerGroup + p.channelsPerDeformableGroup)

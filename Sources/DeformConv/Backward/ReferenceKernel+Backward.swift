@@ -32,7 +32,7 @@ extension ReferenceKernel {
     /// The same bits on any number of threads (`threads`): every element adds its terms in
     /// SPEC section 7's order (ReferenceBackward). `progress`, when given, hears how many samples
     /// (n, c, i, j, ho, wo) are done, each counted twice (total: 2·N·C·kh·kw·Ho·Wo), never from
-    /// two threads at once (`ReferenceProgress`).
+    /// two threads at once (`ReferenceProgress`, `progressTotals`).
     ///
     /// Cost O(N·C·kh·kw·Ho·Wo·Co/groups); memory beyond the gradients with their magnitudes:
     /// two reordered copies of gy, one of weight, gweight with its magnitudes once more (in the
@@ -43,6 +43,6 @@ extension ReferenceKernel {
                                  convention: DerivativeConvention = .fromTheRight,
                                  progress: ReferenceProgress? = nil) -> ReferenceGradients {
         let evaluation = ReferenceBackward(p, inputs, gy: gy, samplingUnitRoundoff: samplingUnitRoundoff, convention: convention)
-        return evaluation.run(work(total: 2 * evaluation.samples, progress))
+        return evaluation.run(work(total: Self.progressTotals(p).backward, progress))
     }
 }
