@@ -1,3 +1,5 @@
+import Foundation
+
 /// The exact output of a problem in Float64, with the magnitudes SPEC section 3
 /// builds its error bound from.
 public struct ReferenceOutput: Sendable {
@@ -23,8 +25,25 @@ public struct ReferenceKernel: DeformConvKernel {
     public let summary = "float64 evaluation of the formulas; generates golden vectors"
     public let accumulationUnitRoundoff = UnitRoundoff.float64
     public let samplingUnitRoundoff = UnitRoundoff.float64
+    /// Threads `evaluate` and `evaluateBackward` share their work among; the results do not depend on it.
+    public let threads: Int
 
-    public init() {}
+    /// Problems with less work run on the calling thread (ReferenceWork); tests lower it to share small ones.
+    let minimumUnitsToShare: Int
+
+    /// `threads` defaults to the number of active cores.
+    public init(threads: Int? = nil) {
+        self.init(threads: threads, minimumUnitsToShare: ReferenceWork.minimumUnitsToShare)
+    }
+
+    init(threads: Int?, minimumUnitsToShare: Int) {
+        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.minimumUnitsToShare = minimumUnitsToShare
+    }
+
+    public func with(threads: Int) -> any DeformConvKernel {
+        ReferenceKernel(threads: threads, minimumUnitsToShare: minimumUnitsToShare)
+    }
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
         evaluate(problem, inputs.map(Double.init)).y.map(Float.init)
@@ -35,68 +54,25 @@ public struct ReferenceKernel: DeformConvKernel {
     }
 
     /// y, y_abs, y_pos and y_tiny of a problem on inputs given (or widened to) Float64.
-    public func evaluate(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>) -> ReferenceOutput {
-        precondition(inputs.matches(p), "inputs do not match the problem's shapes")
-        let g = p.geometry
-        let (ho, wo) = (p.outputHeight, p.outputWidth)
-        let (kh, kw) = (g.kernelHeight, g.kernelWidth)
-        let taps = p.offsetTaps
-        var out = ReferenceOutput(y: .init(repeating: 0, count: p.outputCount),
-                                  yAbs: .init(repeating: 0, count: p.outputCount),
-                                  yPos: .init(repeating: 0, count: p.outputCount),
-                                  yTiny: .init(repeating: 0, count: p.outputCount))
-        let x = inputs.x, weight = inputs.weight, offsets = inputs.offsets
-        for n in 0..<g.batch {
-            for o in 0..<g.outputChannels {
-                let group = o / p.outputChannelsPerGroup
-                let bias = inputs.bias?[o] ?? 0
-                for oh in 0..<ho {
-                    for ow in 0..<wo {
-                        var sum = bias, magnitude = abs(bias), position = 0.0
-                        // R + 1 with SPEC's R = (C/groups)·kh·kw + 1: a rounding per accumulator update and the bias.
-                        var tiny = Double(p.reductionLength + 2)
-                        for cg in 0..<p.channelsPerGroup {
-                            let c = group * p.channelsPerGroup + cg
-                            let offsetGroup = c / p.channelsPerDeformableGroup
-                            for i in 0..<kh {
-                                for j in 0..<kw {
-                                    let k = (offsetGroup * kh + i) * kw + j
-                                    let at = { (channel: Int) in ((n * 3 * taps + channel) * ho + oh) * wo + ow }
-                                    let dx = offsets[at(k)], dy = offsets[at(taps + k)], mask = offsets[at(2 * taps + k)]
-                                    let py = Double(oh * g.strideHeight - g.padTop + i * g.dilationHeight) + dy
-                                    let px = Double(ow * g.strideWidth - g.padLeft + j * g.dilationWidth) + dx
-                                    // Written so that NaN positions take the zero branch instead of trapping in floor().
-                                    guard py > -1, py < Double(g.height), px > -1, px < Double(g.width) else { continue }
-                                    let y0 = Int(py.rounded(.down)), x0 = Int(px.rounded(.down))
-                                    let ly = py - Double(y0), lx = px - Double(x0)
-                                    let plane = (n * g.channels + c) * g.height
-                                    func v(_ a: Int, _ b: Int) -> Double {
-                                        (0..<g.height).contains(a) && (0..<g.width).contains(b) ? x[(plane + a) * g.width + b] : 0
-                                    }
-                                    let v00 = v(y0, x0), v01 = v(y0, x0 + 1), v10 = v(y0 + 1, x0), v11 = v(y0 + 1, x0 + 1)
-                                    let a00 = (1 - ly) * (1 - lx), a01 = (1 - ly) * lx, a10 = ly * (1 - lx), a11 = ly * lx
-                                    let bilinear = a00 * v00 + a01 * v01 + a10 * v10 + a11 * v11
-                                    let w = weight[((o * p.channelsPerGroup + cg) * kh + i) * kw + j]
-                                    sum += w * (mask * bilinear)
-                                    let scale = abs(w) * abs(mask)
-                                    magnitude += scale * (a00 * abs(v00) + a01 * abs(v01) + a10 * abs(v10) + a11 * abs(v11))
-                                    let dBdy = (1 - lx) * (v10 - v00) + lx * (v11 - v01)
-                                    let dBdx = (1 - ly) * (v01 - v00) + ly * (v11 - v10)
-                                    position += scale * (abs(py) * abs(dBdy) + abs(px) * abs(dBdx))
-                                    // The sample m·B (times w), the conversions of x (times w·m), m (times w·B) and w (times m·B).
-                                    tiny += abs(w) * (1 + abs(mask) + abs(bilinear)) + abs(mask * bilinear)
-                                }
-                            }
-                        }
-                        let index = ((n * g.outputChannels + o) * ho + oh) * wo + ow
-                        out.y[index] = sum
-                        out.yAbs[index] = magnitude
-                        out.yPos[index] = position
-                        out.yTiny[index] = tiny
-                    }
-                }
-            }
-        }
-        return out
+    ///
+    /// The same bits on any number of threads: each output element is summed by one thread, in
+    /// SPEC section 1's order (ReferenceForward). `progress`, when given, hears how many of the
+    /// y elements are done (total: `p.outputCount`), never from two threads at once
+    /// (`ReferenceProgress`). Memory beyond the four outputs: 5·(C/groups)·kh·kw·16 doubles per
+    /// thread (737 KB for r50-c3).
+    public func evaluate(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Double>,
+                         progress: ReferenceProgress? = nil) -> ReferenceOutput {
+        ReferenceForward(p: p).run(inputs, work(total: Self.progressTotals(p).forward, progress))
+    }
+
+    /// The `total` that `evaluate` and `evaluateBackward` report to their progress hooks for a
+    /// problem: its output elements, and twice its samples N·C·kh·kw·Ho·Wo.
+    public static func progressTotals(_ p: DeformConvProblem) -> (forward: Int, backward: Int) {
+        (p.outputCount, 2 * p.batch * p.channels * p.kernelHeight * p.kernelWidth * p.outputHeight * p.outputWidth)
+    }
+
+    /// `total` units of work shared by the kernel's threads.
+    func work(total: Int, _ progress: ReferenceProgress?) -> ReferenceWork {
+        ReferenceWork(threads: threads, total: total, minimumUnitsToShare: minimumUnitsToShare, progress: progress)
     }
 }
