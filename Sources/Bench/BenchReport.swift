@@ -15,13 +15,13 @@ public struct BenchReport: Codable, Sendable, Equatable {
     public var machine: MachineInfo
     public var results: [BenchResult]
     /// Pairs that were not timed, or whole peers that are not installed.
-    public var skipped: [BenchSkip]
+    @Defaulted<DefaultEmpty<BenchSkip>> public var skipped: [BenchSkip]
     /// How the timings were taken.
     public var settings: BenchSettings?
     /// The command line that produced the report.
     public var command: String?
     /// Caveats found while merging, e.g. peers timed on another machine or thread count.
-    public var notes: [String]
+    @Defaulted<DefaultEmpty<String>> public var notes: [String]
 
     public init(machine: MachineInfo, results: [BenchResult] = [], skipped: [BenchSkip] = [],
                 settings: BenchSettings? = nil, command: String? = nil, notes: [String] = []) {
@@ -31,16 +31,6 @@ public struct BenchReport: Codable, Sendable, Equatable {
         self.settings = settings
         self.command = command
         self.notes = notes
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        machine = try c.decode(MachineInfo.self, forKey: .machine)
-        results = try c.decode([BenchResult].self, forKey: .results)
-        skipped = try c.decodeIfPresent([BenchSkip].self, forKey: .skipped) ?? []
-        settings = try c.decodeIfPresent(BenchSettings.self, forKey: .settings)
-        command = try c.decodeIfPresent(String.self, forKey: .command)
-        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
     }
 
     /// This report with the results and skips of `peers` added.
@@ -176,7 +166,7 @@ public struct BenchResult: Codable, Sendable, Equatable {
     /// The peer library's version.
     public var version: String?
     /// Which pass was timed: "forward" or "backward" (`BenchPass`); JSON without it is a forward result.
-    public var pass: String
+    @Defaulted<DefaultForwardPass> public var pass: String
 
     public init(shape: String, kernel: String, threads: Int, medianMs: Double, minMs: Double, gflops: Double,
                 gflopsBest: Double? = nil, flops: Double? = nil, runs: Int? = nil, warmupRuns: Int? = nil,
@@ -201,28 +191,6 @@ public struct BenchResult: Codable, Sendable, Equatable {
         self.pass = pass
     }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        shape = try c.decode(String.self, forKey: .shape)
-        kernel = try c.decode(String.self, forKey: .kernel)
-        threads = try c.decode(Int.self, forKey: .threads)
-        medianMs = try c.decode(Double.self, forKey: .medianMs)
-        minMs = try c.decode(Double.self, forKey: .minMs)
-        gflops = try c.decode(Double.self, forKey: .gflops)
-        gflopsBest = try c.decodeIfPresent(Double.self, forKey: .gflopsBest)
-        flops = try c.decodeIfPresent(Double.self, forKey: .flops)
-        runs = try c.decodeIfPresent(Int.self, forKey: .runs)
-        warmupRuns = try c.decodeIfPresent(Int.self, forKey: .warmupRuns)
-        peakFraction = try c.decodeIfPresent(Double.self, forKey: .peakFraction)
-        peakExtraBytes = try c.decodeIfPresent(Int.self, forKey: .peakExtraBytes)
-        outputBytes = try c.decodeIfPresent(Int.self, forKey: .outputBytes)
-        cutShort = try c.decodeIfPresent(String.self, forKey: .cutShort)
-        source = try c.decodeIfPresent(String.self, forKey: .source)
-        version = try c.decodeIfPresent(String.self, forKey: .version)
-        // Bench JSON from before the backward was timed has no pass: all of it is forward.
-        pass = try c.decodeIfPresent(String.self, forKey: .pass) ?? BenchPass.forward.rawValue
-    }
-
     public var isPeer: Bool { source == "peer" }
     public var isBackward: Bool { pass == BenchPass.backward.rawValue }
 }
@@ -239,6 +207,11 @@ public enum BenchPass: String, Codable, Sendable, Hashable, CaseIterable {
         case .backward: 2 * problem.flops
         }
     }
+}
+
+/// A result's pass when the JSON has none: bench JSON from before the backward was timed is all forward.
+public enum DefaultForwardPass: DefaultValue {
+    public static var value: String { BenchPass.forward.rawValue }
 }
 
 /// A (shape, kernel) pair, or a whole peer, that was not timed.

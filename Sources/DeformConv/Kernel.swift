@@ -136,6 +136,23 @@ extension DeformConvKernel {
     }
 }
 
+/// A kernel that computes in Float32: both its unit roundoffs are Float32's, and a float16 problem
+/// runs on widened inputs, each output and gradient rounded to Float16 once.
+public protocol Float32Kernel: DeformConvKernel {}
+
+extension Float32Kernel {
+    public var accumulationUnitRoundoff: Double { UnitRoundoff.float32 }
+    public var samplingUnitRoundoff: Double { UnitRoundoff.float32 }
+
+    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        runWidened(problem, inputs)
+    }
+
+    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
+        backwardWidened(problem, inputs, gy: gy)
+    }
+}
+
 /// Unit roundoffs of the two IEEE formats the operator accepts, and of Float64.
 public enum UnitRoundoff {
     public static let float16 = 0x1p-11

@@ -3,17 +3,11 @@
 ///
 /// Everything is recomputed for every output element; this kernel is the one to
 /// read, not the one to time.
-public struct NaiveKernel: DeformConvKernel {
+public struct NaiveKernel: Float32Kernel {
     public let name = "naive"
     public let summary = "float32 plain loops in the order of the formula"
-    public let accumulationUnitRoundoff = UnitRoundoff.float32
-    public let samplingUnitRoundoff = UnitRoundoff.float32
 
     public init() {}
-
-    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
-        runWidened(problem, inputs)
-    }
 
     public func run(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
         precondition(inputs.matches(p), "inputs do not match the problem's shapes")

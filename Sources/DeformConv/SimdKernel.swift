@@ -3,11 +3,9 @@
 /// (14×32 on AVX-512 where the CPU has it, reading the weights in place; else 6×16
 /// on AVX2 over weights packed once per call; same bits either way). See
 /// `TiledConvolution` and `MicrokernelConfiguration.table`.
-public struct SimdKernel: DeformConvKernel {
+public struct SimdKernel: Float32Kernel {
     public let name = "simd"
     public let summary = "float32 tiled: sampling plan, packed panel, FMA microkernel (14×32 AVX-512 or 6×16 AVX2); one thread"
-    public let accumulationUnitRoundoff = UnitRoundoff.float32
-    public let samplingUnitRoundoff = UnitRoundoff.float32
     public var tiling: Tiling
 
     public init(tiling: Tiling = .standard) {
@@ -16,10 +14,6 @@ public struct SimdKernel: DeformConvKernel {
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
         return TiledConvolution(problem, tiling: tiling).run(inputs, threads: 1)
-    }
-
-    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
-        runWidened(problem, inputs)
     }
 }
 
@@ -30,9 +24,5 @@ extension SimdKernel {
 
     public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
         TiledBackward(problem, tiling: tiling).run(inputs, gy: gy, threads: 1)
-    }
-
-    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
-        backwardWidened(problem, inputs, gy: gy)
     }
 }

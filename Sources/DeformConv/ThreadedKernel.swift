@@ -3,11 +3,9 @@ import Foundation
 /// `simd`'s tiles spread over threads. Work is split over images, groups and
 /// tiles of pixels, never over the reduction, so the result is bit-identical to
 /// `simd` for any number of threads.
-public struct ThreadedKernel: DeformConvKernel {
+public struct ThreadedKernel: Float32Kernel {
     public let name = "threaded"
     public let summary = "float32 tiled as simd, tiles spread over all cores; bit-identical to simd"
-    public let accumulationUnitRoundoff = UnitRoundoff.float32
-    public let samplingUnitRoundoff = UnitRoundoff.float32
     public let threads: Int
     public var tiling: Tiling
 
@@ -19,10 +17,6 @@ public struct ThreadedKernel: DeformConvKernel {
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
         return TiledConvolution(problem, tiling: tiling).run(inputs, threads: threads)
-    }
-
-    public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
-        runWidened(problem, inputs)
     }
 
     public func with(threads: Int) -> any DeformConvKernel {
@@ -39,9 +33,5 @@ extension ThreadedKernel {
 
     public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
         TiledBackward(problem, tiling: tiling).run(inputs, gy: gy, threads: threads)
-    }
-
-    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
-        backwardWidened(problem, inputs, gy: gy)
     }
 }

@@ -19,33 +19,15 @@ public struct VerifyReport: Codable, Sendable {
         public var cases = 0
         public var unreadableFiles = 0
         /// Results whose only pass to check was a backward one the source does not have.
-        public var notImplemented = 0
+        @Defaulted<DefaultZero> public var notImplemented = 0
         /// The backward parts of the results (SPEC section 7), when any was checked.
         public var backward: BackwardSummary?
         /// (case, source) pairs with nothing to check in the run's passes (`--pass backward` on a case without gy).
-        public var casesWithoutPass = 0
+        @Defaulted<DefaultZero> public var casesWithoutPass = 0
         /// Results marked nondeterministic by `verify --repeat N` (warnings unless --require-deterministic); nil for none.
         public var nondeterministic: Int?
 
         public init() {}
-
-        enum CodingKeys: String, CodingKey {
-            case passed, failed, files, cases, unreadableFiles, notImplemented, backward, casesWithoutPass, nondeterministic
-        }
-
-        // Reports written before the backward pass lack its counts.
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            passed = try c.decode(Int.self, forKey: .passed)
-            failed = try c.decode(Int.self, forKey: .failed)
-            files = try c.decode(Int.self, forKey: .files)
-            cases = try c.decode(Int.self, forKey: .cases)
-            unreadableFiles = try c.decode(Int.self, forKey: .unreadableFiles)
-            notImplemented = try c.decodeIfPresent(Int.self, forKey: .notImplemented) ?? 0
-            backward = try c.decodeIfPresent(BackwardSummary.self, forKey: .backward)
-            casesWithoutPass = try c.decodeIfPresent(Int.self, forKey: .casesWithoutPass) ?? 0
-            nondeterministic = try c.decodeIfPresent(Int.self, forKey: .nondeterministic)
-        }
     }
 
     /// How the backward parts went, over the results that have one.

@@ -21,11 +21,11 @@ public struct CompareThresholds: Codable, Sendable, Equatable {
     public var maxAccuracyLoss: Double
     /// Accuracy ratios below this count as this much when compared: a ratio of 0.001
     /// becoming 0.003 is three times worse and still means nothing.
-    public var accuracyFloor: Double
+    @Defaulted<StandardAccuracyFloor> public var accuracyFloor: Double
     /// Whether a kernel that ran on every core of its machine (more than one) can regress. On a shared
     /// machine any other process takes a core from it, and its best time doubles for as long as that
     /// lasts (measured on a 2-core machine: minutes at a time), so by default its rows are shown, not gated.
-    public var gateAllCores: Bool
+    @Defaulted<DefaultFalse> public var gateAllCores: Bool
 
     public static let standard = CompareThresholds()
 
@@ -36,13 +36,9 @@ public struct CompareThresholds: Codable, Sendable, Equatable {
         self.gateAllCores = gateAllCores
     }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        maxSlowdown = try c.decode(Double.self, forKey: .maxSlowdown)
-        maxAccuracyLoss = try c.decode(Double.self, forKey: .maxAccuracyLoss)
-        // Comparisons written before these settings existed were made with the defaults.
-        accuracyFloor = try c.decodeIfPresent(Double.self, forKey: .accuracyFloor) ?? Self.standard.accuracyFloor
-        gateAllCores = try c.decodeIfPresent(Bool.self, forKey: .gateAllCores) ?? Self.standard.gateAllCores
+    /// Comparisons written before `accuracyFloor` existed were made with the standard one.
+    public enum StandardAccuracyFloor: DefaultValue {
+        public static var value: Double { CompareThresholds.standard.accuracyFloor }
     }
 }
 

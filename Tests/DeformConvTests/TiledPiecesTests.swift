@@ -55,7 +55,8 @@ final class TiledPiecesTests: XCTestCase {
             for accumulation in [Accumulation.float32, .float16] {
                 let tiled = TiledConvolution(problem, tiling: Tiling(pixelsPerTile: 32, reductionRows: 20), accumulation: accumulation)
                 let pixels = tiled.tiling.pixelsPerTile
-                let plan = SamplingPlan(entries: problem.deformableGroups * tiled.taps, pixels: pixels, height: problem.height, width: problem.width)
+                let plan = SamplingPlan(entries: problem.deformableGroups * tiled.taps, pixels: pixels, coefficients: 4,
+                                        height: problem.height, width: problem.width)
                 defer { plan.deallocate() }
                 XCTAssertEqual(plan.columnStep, 1, descriptor)
                 var panel = [Float](repeating: .nan, count: tiled.blockRows * pixels)
@@ -75,7 +76,7 @@ final class TiledPiecesTests: XCTestCase {
                         for q in 0..<pixels {
                             let base = (n * problem.channels + c) * planeSize + plan.indices[entry * pixels + q]
                             let v = [inputs.x[base], inputs.x[base + 1], inputs.x[base + plan.rowStep], inputs.x[base + plan.rowStep + 1]]
-                            let w = (0..<4).map { plan.weights[(entry * 4 + $0) * pixels + q] }
+                            let w = (0..<4).map { plan.coefficients[(entry * 4 + $0) * pixels + q] }
                             var sample = (w[0] * v[0] + w[1] * v[1]) + (w[2] * v[2] + w[3] * v[3])
                             if accumulation == .float16 { sample = Float(Float16(sample)) }
                             let stored = panel[(q / tiled.nr * tiled.blockRows + c * tiled.taps + tap) * tiled.nr + q % tiled.nr]

@@ -4,10 +4,6 @@
 extension NaiveKernel {
     public var passes: Set<KernelPass> { [.forward, .backward] }
 
-    public func backward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> DeformConvGradients<Float16>? {
-        backwardWidened(problem, inputs, gy: gy)
-    }
-
     public func backward(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> DeformConvGradients<Float>? {
         precondition(inputs.matches(p), "inputs do not match the problem's shapes")
         precondition(gy.count == p.outputCount, "gy does not match the output's shape")

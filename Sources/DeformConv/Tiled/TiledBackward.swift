@@ -118,7 +118,7 @@ struct TiledBackward: Sendable {
         let gyByOutputs: UnsafeMutablePointer<Float>
         let partials: UnsafeMutablePointer<Float>
         let gx: UnsafeMutablePointer<Float>
-        let plan: BackwardPlan
+        let plan: SamplingPlan
     }
 
     func run(_ inputs: DeformConvInputs<Float>, gy: [Float], threads: Int) -> DeformConvGradients<Float> {
@@ -137,7 +137,7 @@ struct TiledBackward: Sendable {
         let gyByOutputs = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * paddedOutputs * pixels)
         let partialCount = blocks.count * 3 * taps * pixels
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: partialCount)
-        let plan = BackwardPlan(entries: p.deformableGroups * taps, pixels: pixels, height: p.height, width: p.width)
+        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 13, height: p.height, width: p.width)
         defer {
             packedWeights.deallocate()
             gradientT.deallocate()
@@ -168,7 +168,7 @@ struct TiledBackward: Sendable {
                             for n in 0..<p.batch {
                                 for tile in 0..<tiles {
                                     let firstPixel = tile * pixels
-                                    plan.build(p, offsets: offsets.baseAddress!, n: n, firstPixel: firstPixel)
+                                    plan.buildForBackward(p, offsets: offsets.baseAddress!, n: n, firstPixel: firstPixel)
                                     packGy(pointers, n: n, firstPixel: firstPixel)
                                     if parts == 1 {
                                         process(0..<blocks.count, pointers, scratch[0], n: n)
@@ -391,73 +391,33 @@ struct TiledBackward: Sendable {
     }
 }
 
-/// The backward's sampling plan for one tile: per (offset group · kh·kw + tap, pixel) a base index
-/// into the channel plane, shifted as in `SamplingPlan` so that the four loaded corners lie inside
-/// it, and 13 coefficients over those corners: ω (B's weights), ∂⁺B/∂py's and ∂⁺B/∂px's (the
-/// derivative from the right, SPEC section 7), each zero for a corner outside the image, then the
-/// mask. A position outside [−1, H) × [−1, W), or a pixel past the plane, gets all zeros. On the
-/// lines p = −1 ω is zero but the derivative across the line sees row (column) 0.
-struct BackwardPlan: @unchecked Sendable {
-    let indices: UnsafeMutablePointer<Int>
-    /// [entry][coefficient][pixel]: ω00 ω01 ω10 ω11, ∂y00…∂y11, ∂x00…∂x11, mask.
-    let coefficients: UnsafeMutablePointer<Float>
-    let pixels: Int
-    let entries: Int
-    let columnStep: Int
-    let rowStep: Int
-
-    init(entries: Int, pixels: Int, height: Int, width: Int) {
-        self.entries = entries
-        self.pixels = pixels
-        columnStep = width > 1 ? 1 : 0
-        rowStep = height > 1 ? width : 0
-        indices = .allocate(capacity: entries * pixels)
-        coefficients = .allocate(capacity: entries * 13 * pixels)
-    }
-
-    func deallocate() {
-        indices.deallocate()
-        coefficients.deallocate()
-    }
-
-    func build(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, firstPixel: Int) {
-        let g = p.geometry
-        let (outputWidth, plane, kw) = (p.outputWidth, p.outputHeight * p.outputWidth, g.kernelWidth)
-        let (height, width) = (g.height, g.width)
-        let taps = g.kernelHeight * kw
-        let channelsK = p.offsetTaps
-        for entry in 0..<entries {
-            let tap = entry % taps
-            let (i, j) = (tap / kw, tap % kw)
-            let index = indices + entry * pixels
-            let c = coefficients + entry * 13 * pixels
-            let dxRow = offsets + (n * 3 * channelsK + entry) * plane
-            let dyRow = dxRow + channelsK * plane
-            let maskRow = dyRow + channelsK * plane
-            for l in 0..<pixels {
-                let pixel = firstPixel + l
-                index[l] = 0
-                for k in 0..<13 { c[k * pixels + l] = 0 }
-                guard pixel < plane else { continue }
-                let (oh, ow) = (pixel / outputWidth, pixel % outputWidth)
-                let py = Float(oh * g.strideHeight - g.padTop + i * g.dilationHeight) + dyRow[pixel]
-                let px = Float(ow * g.strideWidth - g.padLeft + j * g.dilationWidth) + dxRow[pixel]
-                // Written so that NaN positions take the zero branch. From −1 on the derivative from
-                // the right sees row (column) 0; beyond the window every corner is outside.
-                guard py >= -1, py < Float(height), px >= -1, px < Float(width) else { continue }
-                let y0 = Int(py.rounded(.down)), x0 = Int(px.rounded(.down))
-                let ly = py - Float(y0), lx = px - Float(x0)
-                let (row, rw) = SamplingPlan.fit(y0, 1 - ly, ly, size: height)
-                let (_, rd) = SamplingPlan.fit(y0, -1, 1, size: height)
-                let (column, cw) = SamplingPlan.fit(x0, 1 - lx, lx, size: width)
-                let (_, cd) = SamplingPlan.fit(x0, -1, 1, size: width)
-                index[l] = row * width + column
-                let values = (rw.0 * cw.0, rw.0 * cw.1, rw.1 * cw.0, rw.1 * cw.1,
-                              rd.0 * cw.0, rd.0 * cw.1, rd.1 * cw.0, rd.1 * cw.1,
-                              rw.0 * cd.0, rw.0 * cd.1, rw.1 * cd.0, rw.1 * cd.1, maskRow[pixel])
-                withUnsafeBytes(of: values) { bytes in
-                    for k in 0..<13 { c[k * pixels + l] = bytes.load(fromByteOffset: 4 * k, as: Float.self) }
-                }
+/// The backward's sampling plan for one tile (`SamplingPlan` with 13 coefficients): per (offset
+/// group · kh·kw + tap, pixel) the base index, shifted as in the forward's plan so that the four
+/// loaded corners lie inside the channel plane, and 13 coefficients over those corners: ω (B's
+/// weights), ∂⁺B/∂py's and ∂⁺B/∂px's (the derivative from the right, SPEC section 7), each zero for
+/// a corner outside the image, then the mask. A position outside [−1, H) × [−1, W), or a pixel past
+/// the plane, gets all zeros. On the lines p = −1 ω is zero but the derivative across the line sees
+/// row (column) 0. The coefficients: ω00 ω01 ω10 ω11, ∂y00…∂y11, ∂x00…∂x11, mask.
+extension SamplingPlan {
+    func buildForBackward(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, firstPixel: Int) {
+        let (height, width) = (p.geometry.height, p.geometry.width)
+        forEachPosition(p, offsets: offsets, n: n, entries: 0..<entries, firstPixel: firstPixel,
+                        coefficients: 13) { py, px, mask, index, c in
+            // Written so that NaN positions take the zero branch. From −1 on the derivative from
+            // the right sees row (column) 0; beyond the window every corner is outside.
+            guard py >= -1, py < Float(height), px >= -1, px < Float(width) else { return }
+            let y0 = Int(py.rounded(.down)), x0 = Int(px.rounded(.down))
+            let ly = py - Float(y0), lx = px - Float(x0)
+            let (row, rw) = Self.fit(y0, 1 - ly, ly, size: height)
+            let (_, rd) = Self.fit(y0, -1, 1, size: height)
+            let (column, cw) = Self.fit(x0, 1 - lx, lx, size: width)
+            let (_, cd) = Self.fit(x0, -1, 1, size: width)
+            index.pointee = row * width + column
+            let values = (rw.0 * cw.0, rw.0 * cw.1, rw.1 * cw.0, rw.1 * cw.1,
+                          rd.0 * cw.0, rd.0 * cw.1, rd.1 * cw.0, rd.1 * cw.1,
+                          rw.0 * cd.0, rw.0 * cd.1, rw.1 * cd.0, rw.1 * cd.1, mask)
+            withUnsafeBytes(of: values) { bytes in
+                for k in 0..<13 { c[k * pixels] = bytes.load(fromByteOffset: 4 * k, as: Float.self) }
             }
         }
     }

@@ -179,7 +179,7 @@ struct TiledConvolution: Sendable {
         guard !items.isEmpty else { return }
         let p = problem
         let pixels = tiling.pixelsPerTile
-        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, height: p.height, width: p.width)
+        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 4, height: p.height, width: p.width)
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * pixels)
         let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: slivers * mr * pixels)
         defer {
@@ -254,7 +254,7 @@ struct TiledConvolution: Sendable {
             let xc = x + (n * p.channels + c) * planeSize
             for tap in 0..<taps {
                 let index = plan.indices + (entryBase + tap) * pixels
-                let weight = plan.weights + (entryBase + tap) * 4 * pixels
+                let weight = plan.coefficients + (entryBase + tap) * 4 * pixels
                 let row = local * taps + tap
                 for block in 0..<(pixels / columns) {
                     let destination = panel + (block * blockRows + row) * columns
@@ -316,7 +316,7 @@ struct TiledConvolution: Sendable {
             let planes = UnsafeRawPointer(x + (n * p.channels + firstChannel + first) * (p.height * p.width))
             for tap in 0..<taps {
                 let index = plan.indices + (offsetGroup * taps + tap) * pixels
-                let weight = UnsafeRawPointer(plan.weights + (offsetGroup * taps + tap) * 4 * pixels)
+                let weight = UnsafeRawPointer(plan.coefficients + (offsetGroup * taps + tap) * 4 * pixels)
                 for q in stride(from: 0, to: pixels, by: 8) {
                     let w = weight + 4 * q
                     let w00 = w.loadUnaligned(as: V.self)
