@@ -142,14 +142,22 @@ class OutputsWriter:
 
     u_acc and u_s are the unit roundoffs of the implementation's accumulation and sampling
     arithmetic (2**-24 for float32, the default dcn assumes when they are absent).
+
+    layout "torchvision" or "onnx" (outputs computed on a `dcn export` file) says that goffsets
+    is the layout's offset gradient followed by its mask gradient, (N, 3K, Ho, Wo):
+    np.concatenate([goffset, gmask], axis=1); dcn converts it back.
     """
 
-    def __init__(self, path, golden=None, kernel=None, producer="tools/python/dcn_golden.py", u_acc=None, u_s=None):
+    def __init__(self, path, golden=None, kernel=None, producer="tools/python/dcn_golden.py", u_acc=None, u_s=None, layout="dcn"):
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self._file = h5py.File(path, "w")
         attrs = self._file.attrs
         attrs["format"] = OUTPUTS_FORMAT
         attrs["format_version"] = np.int64(1)
         attrs["producer"] = producer
+        if layout != "dcn":
+            attrs["layout"] = layout
         for key, value in (("golden", golden), ("kernel", kernel)):
             if value is not None:
                 attrs[key] = value

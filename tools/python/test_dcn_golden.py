@@ -17,7 +17,7 @@ import dcn_golden  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUITE = os.path.join(ROOT, "vectors", "dcn-default.h5")
-DCN = os.environ.get("DCN", os.path.join(ROOT, ".build", "debug", "dcn"))
+DCN = os.path.abspath(os.environ.get("DCN", os.path.join(ROOT, ".build", "debug", "dcn")))
 
 
 def dcn(*arguments, cwd):
@@ -128,6 +128,73 @@ class RoundTripTests(unittest.TestCase):
         reference_outputs(outputs, golden)
         run = dcn("verify", golden, "--outputs", outputs, "--report-dir", self.folder.name, cwd=self.folder.name)
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+
+class ExportTests(unittest.TestCase):
+    """dcn export writes the torchvision and ONNX layouts; outputs written against an export are read back."""
+
+    def setUp(self):
+        self.folder = tempfile.TemporaryDirectory()
+        self.addCleanup(self.folder.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.folder.name, name)
+
+    def export(self, golden, layout):
+        out = self.path(f"{layout}.h5")
+        run = dcn("export", golden, "--layout", layout, "--out", out, cwd=self.folder.name)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        return out, run.stdout
+
+    def test_export_layouts_match_the_conversion_and_list_what_cannot_be_expressed(self):
+        for layout in ("torchvision", "onnx"):
+            out, text = self.export(SUITE, layout)
+            self.assertEqual("asymmetric-padding:" in text, layout == "torchvision", text)
+            self.assertIn("an error case", text)
+            seen = 0
+            with h5py.File(out, "r") as exported:
+                self.assertEqual(dcn_golden._text(exported.attrs["layout"]), layout)
+                for case in dcn_golden.cases(SUITE):
+                    if case.name not in exported["cases"]:
+                        self.assertTrue(case.expect != "ok" or (layout == "torchvision" and "asymmetric_padding" in case.tags), case.name)
+                        continue
+                    group = exported["cases"][case.name]
+                    offset, mask = dcn_golden.to_torchvision(case.offsets, case.taps)
+                    np.testing.assert_array_equal(group["offset"][()], offset)
+                    np.testing.assert_array_equal(group["mask"][()], mask)
+                    np.testing.assert_array_equal(group["x"][()], case.x)
+                    if layout == "onnx":
+                        self.assertEqual(list(group.attrs["pads"]), case.onnx_attributes()["pads"])
+                    else:
+                        self.assertEqual(tuple(group.attrs["padding"]), case.torchvision_params()["padding"])
+                    seen += 1
+            self.assertGreater(seen, 70)
+
+    def test_outputs_in_the_exported_layout_are_converted_back(self):
+        golden = self.path("golden.h5")
+        run = dcn("generate", "--shape", "ic4ih6oc3kh3ph1", "--shape", "b:mb2ic4ih5oc4kh3sh2pw1dg2", "--backward", "--out", golden,
+                  cwd=self.folder.name)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.export(golden, "torchvision")
+
+        def write(path, layout, claimed):
+            with dcn_golden.OutputsWriter(path, golden=golden, kernel="tv-layout", layout=claimed) as out:
+                for case in dcn_golden.cases(golden):
+                    g = case.gradients
+                    goffsets = g["goffsets"]
+                    if layout != "dcn":
+                        goffsets = np.concatenate(dcn_golden.to_torchvision(goffsets, case.taps), axis=1)
+                    out.output(case.name, case.y.astype(np.float32))
+                    out.gradients(case.name, g["gx"], g["gweight"], goffsets, g.get("gbias"))
+
+        good, bad = self.path("good.h5"), self.path("bad.h5")
+        write(good, "torchvision", "torchvision")
+        write(bad, "torchvision", "dcn")  # the same numbers, read as dcn's layout: dx and dy swapped
+        run = dcn("verify", golden, "--outputs", good, "--report-dir", self.folder.name, cwd=self.folder.name)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("backward 2/2 passed", run.stdout)
+        run = dcn("verify", golden, "--outputs", bad, "--report-dir", self.folder.name, cwd=self.folder.name)
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
 
 
 if __name__ == "__main__":
