@@ -41,7 +41,7 @@ struct Export: ParsableCommand {
         } catch {
             throw Terminal.usageFailure("\(error)")
         }
-        print("wrote \(out): \(summary.exported.count) cases in the \(layout.rawValue) layout; \(summary.notExpressible.count) cases cannot be expressed there:")
+        print("wrote \(out): \(summary.exported.count) cases in the \(layout.rawValue) layout; \(summary.notExpressible.count) cases cannot be expressed there\(summary.notExpressible.isEmpty ? "" : ":")")
         for (name, reason) in summary.notExpressible {
             print("  \(name): \(reason)")
         }

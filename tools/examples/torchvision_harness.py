@@ -9,13 +9,13 @@ import dcn_golden
 golden, out_path = sys.argv[1], sys.argv[2]
 with dcn_golden.OutputsWriter(out_path, golden=golden, kernel="torchvision-f32", producer="torchvision_harness.py") as out:
     for case in dcn_golden.cases(golden):
+        if case.expect != "ok":
+            continue  # valid calls only in this example
         try:
             params = case.torchvision_params()
         except dcn_golden.NotExpressible as why:
             print(f"{case.name}: not expressible: {why}")
             continue
-        if case.expect != "ok":
-            continue  # valid calls only in this example
         leaf = lambda a: torch.from_numpy(a).float().requires_grad_()  # computed in float32
         offset, mask = dcn_golden.to_torchvision(case.offsets, case.taps)
         x, w, o, m = leaf(case.x), leaf(case.weight), leaf(offset), leaf(mask)
