@@ -51,9 +51,10 @@ public struct InputsSuite {
         for (index, (header, problem)) in cases.enumerated() {
             progress(index, cases.count, header.name)
             let (inputs, gy) = try reader.tensors(of: header.name, problem: problem, gy: header.gy != nil)
+            var largestGradientAbs = 0.0
             let golden = SuiteGenerator.goldenCase(
                 name: header.name, tags: Self.tags(problem, inputs), description: header.description ?? "inputs from \(reader.path)",
-                seed: nil, problem: problem, inputs: inputs, gy: gy)
+                seed: nil, problem: problem, inputs: inputs, gy: gy, largestGradientAbs: &largestGradientAbs)
             try writer.write(golden)
             summary.validCases += 1
             summary.tags.formUnion(golden.tags)

@@ -86,8 +86,13 @@ public struct SuiteGenerator: Sendable {
                 var gradientRNG = SeededGenerator(seed: SeededGenerator.derive(drawSeed, Self.gradientStream))
                 gy = Self.drawGradient(recipe, problem, &gradientRNG)
             }
+            var largestGradientAbs = 0.0
             let golden = Self.goldenCase(name: recipe.name, tags: recipe.tags(for: problem), description: recipe.description, seed: drawSeed,
-                                         problem: problem, inputs: inputs, reference: reference, gy: gy)
+                                         problem: problem, inputs: inputs, reference: reference, gy: gy, largestGradientAbs: &largestGradientAbs)
+            // SPEC section 3 and 7: exact cases are exact only while every element's abs stays below 2^18.
+            if recipe.values == .exact, max(reference.yAbs.max() ?? 0, largestGradientAbs) >= Self.exactLimit {
+                throw SuiteError(message: "case '\(recipe.name)': exact values are not exact at this size: an abs magnitude reaches \(max(reference.yAbs.max() ?? 0, largestGradientAbs)), at least 2^18 (SPEC section 3); use --values uniform or a smaller shape")
+            }
             return (golden, attempt)
         }
         throw SuiteError(message: "case '\(recipe.name)': every one of \(Self.maxAttempts) draws was weak (more than half the outputs equal the bias)")
@@ -95,13 +100,20 @@ public struct SuiteGenerator: Sendable {
 
     /// A valid case of `problem` on `inputs` (already rounded to its dtype), stored in that dtype, with
     /// y and its magnitudes from the reference and, given gy, the exact gradients (SPEC section 7).
+    /// `largestGradientAbs` receives the largest abs magnitude of the gradients (SPEC section 7), 0 without gy.
     public static func goldenCase(name: String, tags: [String], description: String, seed: UInt64?, problem: DeformConvProblem,
-                                  inputs: DeformConvInputs<Double>, reference: ReferenceOutput? = nil, gy: [Double]?) -> GoldenCase {
+                                  inputs: DeformConvInputs<Double>, reference: ReferenceOutput? = nil, gy: [Double]?,
+                                  largestGradientAbs: inout Double) -> GoldenCase {
         let store = { (values: [Double], shape: [Int]) in
             StoredTensor(shape: shape, data: problem.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
         }
         var output = GoldenOutput(shape: problem.outputShape, reference: reference ?? ReferenceKernel().evaluate(problem, inputs))
-        if let gy { output.gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy).values }
+        if let gy {
+            let gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy)
+            output.gradients = gradients.values
+            largestGradientAbs = [gradients.gx, gradients.gweight, gradients.goffsets, gradients.gbias]
+                .compactMap { $0?.abs.max() }.max() ?? 0
+        }
         return GoldenCase(
             name: name, tags: tags, description: description, seed: seed,
             parameters: GoldenCase.parameters(of: problem.geometry),
@@ -129,6 +141,9 @@ public struct SuiteGenerator: Sendable {
         }
         return summary
     }
+
+    /// SPEC section 3's size condition of exact cases: every abs magnitude below 2^18.
+    static let exactLimit = 262_144.0
 
     /// What every golden file of this generator says in its `reference` attribute.
     public static let reference = "dcn reference kernel: float64 evaluation of SPEC section 1"

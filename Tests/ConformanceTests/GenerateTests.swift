@@ -52,6 +52,7 @@ final class GenerateTests: XCTestCase {
             (["--shape", "ic6ih6oc3kh3g4"], "groups"),
             (["--shape", "ic4ih6oc3kh3", "--values", "exact"], "exact values need exact positions"),
             (["--shape", "a:ic4ih6oc3kh3", "--shape", "a:ic4ih7oc3kh3"], "two cases would be named 'a'"),
+            (["--shape", "ic8192ih4oc2kh3ph1", "--values", "exact", "--offsets", "quarter", "--masks", "quarter"], "not exact at this size"),
             (["--shape", "ic4ih6oc3kh3", "--offsets", "wild"], "offsets"),
         ]
         for (arguments, message) in usages {
