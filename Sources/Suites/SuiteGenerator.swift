@@ -22,7 +22,7 @@ public struct SuiteSummary: Sendable {
 /// output with the Float64 reference and writes the cases (SPEC sections 3, 4).
 public struct SuiteGenerator: Sendable {
     public static let defaultSeed: UInt64 = 20_261_125
-    public static let suites = [DefaultSuite.name]
+    public static let suites = [DefaultSuite.name, LargeSuite.name]
     /// A valid case is redrawn at most this many times to avoid a weak case.
     public static let maxAttempts = 20
 
@@ -35,6 +35,9 @@ public struct SuiteGenerator: Sendable {
     /// Writes the named suite to `path`, calling `progress` before each case.
     public func generate(suite: String, to path: String, generator: String,
                          progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
+        if suite == LargeSuite.name {
+            return try generate(recipes: LargeSuite.valid, backward: false, limits: LargeSuite.limits, to: path, generator: generator, progress: progress)
+        }
         guard suite == DefaultSuite.name else {
             throw SuiteError(message: "unknown suite '\(suite)'; suites: \(Self.suites.joined(separator: ", "))")
         }
@@ -71,9 +74,9 @@ public struct SuiteGenerator: Sendable {
     /// Returns the case and how many draws were rejected as weak; `allowWeak` keeps the first
     /// draw whatever it is (the fuzzer's choice: weak problems are still problems).
     public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64, allowWeak: Bool = false,
-                          backward: Bool = false) throws -> (GoldenCase, redraws: Int) {
+                          backward: Bool = false, limits: ResourceLimits = .standard) throws -> (GoldenCase, redraws: Int) {
         let descriptor = try ProblemDescriptor(parsing: recipe.descriptor)
-        let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias))
+        let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias), limits: limits)
         for attempt in 0..<Self.maxAttempts {
             let drawSeed = SeededGenerator.derive(caseSeed, attempt)
             var rng = SeededGenerator(seed: drawSeed)
@@ -126,14 +129,14 @@ public struct SuiteGenerator: Sendable {
 
     /// Writes one valid case per recipe (`dcn generate --shape`), case i drawn from seed i of the
     /// generator's seed; `progress` is called before each case with its index, the count and its name.
-    public func generate(recipes: [CaseRecipe], backward: Bool, to path: String, generator: String,
+    public func generate(recipes: [CaseRecipe], backward: Bool, limits: ResourceLimits = .standard, to path: String, generator: String,
                          progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
         let writer = try GoldenFileWriter(path: path, generator: generator, reference: Self.reference)
         defer { writer.close() }
         var summary = SuiteSummary()
         for (index, recipe) in recipes.enumerated() {
             progress(index, recipes.count, recipe.name)
-            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: backward)
+            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: backward, limits: limits)
             try writer.write(golden)
             summary.validCases += 1
             summary.redraws += redraws

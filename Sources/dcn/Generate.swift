@@ -88,6 +88,11 @@ struct Generate: ParsableCommand {
                             "inputs \(inputs)")
                 }
                 let name = (suite ?? .standard).name
+                if name == LargeSuite.name {
+                    // Said before the work starts: the run is long and needs this much memory and disk.
+                    let gib = { (bytes: Int) in String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+                    Terminal.error("suite large: \(LargeSuite.valid.count) cases, about \(gib(LargeSuite.peakBytes)) of memory at most and \(gib(LargeSuite.fileBytes)) of disk; \(LargeSuite.timeEstimate)")
+                }
                 let summary = try SuiteGenerator(seed: seed).generate(suite: name, to: path, generator: "dcn \(Dcn.version) generate --suite \(name) --seed \(seed)") { done, total, name in
                     progress(done - 1, total, name)
                 }
