@@ -7,13 +7,13 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a golden file with outputs (and gradients) from the float64 reference.",
         discussion: """
-        Three sources of cases, one per run:
-          --suite NAME       a built-in suite (default: the committed suite, \(SuiteName.standard.name))
-          --shape DESC ...   one case per shape and dtype at your own shapes, e.g.
-                             --shape mb2ic256ih100iw152oc256kh3ph1pw1dg4 --shape r50-c3:mb1ic128ih64oc128kh3ph1pw1
-          --inputs FILE      your own tensors (x, weight, offsets, optional bias and gy) in a golden
-                             file's case layout without outputs (see the README)
-        The same arguments give the same bytes on every machine. The file is written to a temporary
+        One source of cases per run. --suite NAME: a built-in suite (default: the committed one; \
+        large: x past 2^31 bytes, about 6 GiB of memory and 4 GiB of disk). --shape DESC (repeatable): \
+        one case per shape and dtype, e.g. --shape r50-c3:mb1ic128ih64oc128kh3ph1pw1. --inputs FILE: \
+        your own tensors in a golden file's case layout without outputs (README, "Golden vectors from \
+        your own tensors").
+
+        The same arguments give the same bytes on every machine. The file is written to a temporary \
         name and renamed at the end: a failed run leaves nothing behind.
         """)
 
