@@ -16,8 +16,12 @@ public struct OutputsFileSource: RecordedSource {
     /// [.forward], plus .backward when the file records any gradient or backward error
     /// (`OutputsFileInfo.recordsBackward`): a forward-only file's backward is not implemented.
     public var passes: Set<KernelPass>
+    /// The layout of the recorded goffsets, converted back to dcn's when read.
+    public var layout: OffsetsLayout
 
-    public init(path: String, name: String, uAcc: Double, uS: Double, producer: String? = nil, passes: Set<KernelPass> = [.forward]) {
+    public init(path: String, name: String, uAcc: Double, uS: Double, producer: String? = nil, passes: Set<KernelPass> = [.forward],
+                layout: OffsetsLayout = .dcn) {
+        self.layout = layout
         self.path = path
         self.name = name
         accumulationUnitRoundoff = uAcc
@@ -62,7 +66,11 @@ public struct OutputsFileSource: RecordedSource {
                                     + "and no '\(OutputsSchema.backwardError.errorClass)' attribute")
             }
             guard let problem else { return .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: []), seconds: nil) }
-            return RecordedReader.gradients(group, suffix: "", problem: problem, where: place)
+            let outcome = RecordedReader.gradients(group, suffix: "", problem: problem, where: place)
+            guard layout != .dcn, case .gradients(var gradients, let seconds) = outcome else { return outcome }
+            gradients.goffsets = layout.toDcn(gradients.goffsets, batch: problem.batch, taps: problem.offsetTaps,
+                                              pixels: problem.outputHeight * problem.outputWidth)
+            return .gradients(gradients, seconds: seconds)
         }
     }
 

@@ -129,7 +129,7 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
             let (uAcc, uS) = units.resolved(fileAcc: info.uAcc, fileS: info.uS)
             let fallback = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             return OutputsFileSource(path: path, name: name ?? info.kernel ?? fallback, uAcc: uAcc, uS: uS, producer: info.producer,
-                                     passes: info.recordsBackward ? [.forward, .backward] : [.forward])
+                                     passes: info.recordsBackward ? [.forward, .backward] : [.forward], layout: info.layout)
         case let .framework(dataset, name, units):
             let (uAcc, uS) = units.resolved()
             return FrameworkOutputsSource(dataset: dataset, name: name, uAcc: uAcc, uS: uS)

@@ -110,11 +110,7 @@ public final class GoldenFileReader {
 
     /// The case names in the file, in name order.
     public func caseNames() throws(GoldenFileError) -> [String] {
-        do {
-            return try cases.members().filter { $0.kind == .group }.map(\.name)
-        } catch {
-            throw GoldenFileError(error, field: "/cases")
-        }
+        try cases.caseNames()
     }
 
     /// Attributes and tensor specs of one case, turned into the operator's arguments.
@@ -274,7 +270,7 @@ public final class GoldenFileReader {
     }
 
     private func open(_ name: String) throws(GoldenFileError) -> Group {
-        do { return try cases.openGroup(name) } catch { throw GoldenFileError(error, caseName: name) }
+        try cases.openCase(name)
     }
 
     package static func string(_ attribute: Attribute?) -> String? {

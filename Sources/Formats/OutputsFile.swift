@@ -143,6 +143,9 @@ public struct OutputsFileInfo: Sendable {
     public var caseCount: Int
     /// Whether any case records a gradient or a backward error: the file then has a backward pass.
     public var recordsBackward: Bool
+    /// The offsets layout of its `goffsets` (root attribute `layout`, dcn when absent): outputs
+    /// computed on a `dcn export` give the layout's offset gradient, then its mask gradient.
+    public var layout: OffsetsLayout
 
     /// Opens `path` and checks that it is an outputs file.
     public init(path: String) throws(OutputsFileError) {
@@ -165,6 +168,11 @@ public struct OutputsFileInfo: Sendable {
             kernel = root.stringAttribute("kernel")
             uAcc = root.doubleAttribute("u_acc")
             uS = root.doubleAttribute("u_s")
+            let layoutName = root.stringAttribute("layout") ?? OffsetsLayout.dcn.rawValue
+            guard let layout = OffsetsLayout(rawValue: layoutName) else {
+                throw OutputsFileError("\(path): root attribute 'layout' is '\(layoutName)'; layouts are \(OffsetsLayout.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.layout = layout
             guard root.contains(GoldenSchema.casesGroup) else { throw OutputsFileError("\(path): the file has no /cases group") }
             let cases = try root.openGroup(GoldenSchema.casesGroup)
             let names = try cases.members().filter { $0.kind == .group }.map(\.name)

@@ -26,6 +26,9 @@ public struct CaseRecipe: Sendable {
         /// Integers in −2…2 moved by up to one float32 ulp of the position, either way: a kernel's
         /// rounded position may land on the integer, where the derivative jumps (the jump term).
         case nearInteger
+        /// Each offset drawn from one of uniform, integer, near-integer, large and boundary, chosen
+        /// per element: one user-shape case that exercises all of them.
+        case mixed
     }
 
     public enum Masks: Sendable {
@@ -78,8 +81,27 @@ public struct CaseRecipe: Sendable {
 
     /// Every tag of SPEC section 4 that this case exercises, derived from what it is, not declared.
     public func tags(for problem: DeformConvProblem) -> [String] {
+        var tags = Set(self.tags).union(Self.problemTags(problem))
+        switch offsets {
+        case .boundary: tags.insert("boundary")
+        case .integer: tags.insert("integer_offsets")
+        case .large: tags.insert("large_offsets")
+        case .mixed: tags.formUnion(["boundary", "integer_offsets", "large_offsets"])
+        default: break
+        }
+        switch masks {
+        case .someZero, .allZero: tags.insert("zero_mask")
+        case .signed: tags.insert("negative_mask")
+        default: break
+        }
+        if values == .exact { tags.insert("exact") }
+        return GoldenSchema.tags.filter(tags.contains)
+    }
+
+    /// The tags that follow from the problem alone (geometry, dtype, bias), whatever its data.
+    public static func problemTags(_ problem: DeformConvProblem) -> Set<String> {
         let g = problem.geometry
-        var tags = Set(self.tags)
+        var tags = Set<String>()
         tags.insert(problem.hasBias ? "bias" : "no_bias")
         tags.insert(problem.dtype == .float16 ? "float16" : "float32")
         if g.batch > 1 { tags.insert("batch") }
@@ -92,19 +114,7 @@ public struct CaseRecipe: Sendable {
         if g.kernelHeight == 1 && g.kernelWidth == 1 { tags.insert("kernel_1x1") }
         if g.kernelHeight != g.kernelWidth || g.height != g.width { tags.insert("non_square") }
         if problem.reductionLength >= 1000 { tags.insert("wide_reduction") }
-        switch offsets {
-        case .boundary: tags.insert("boundary")
-        case .integer: tags.insert("integer_offsets")
-        case .large: tags.insert("large_offsets")
-        default: break
-        }
-        switch masks {
-        case .someZero, .allZero: tags.insert("zero_mask")
-        case .signed: tags.insert("negative_mask")
-        default: break
-        }
-        if values == .exact { tags.insert("exact") }
-        return GoldenSchema.tags.filter(tags.contains)
+        return tags
     }
 
     /// Weak outputs (every tap outside or masked) are allowed only where the case is about them.

@@ -22,7 +22,7 @@ public struct SuiteSummary: Sendable {
 /// output with the Float64 reference and writes the cases (SPEC sections 3, 4).
 public struct SuiteGenerator: Sendable {
     public static let defaultSeed: UInt64 = 20_261_125
-    public static let suites = [DefaultSuite.name]
+    public static let suites = [DefaultSuite.name, LargeSuite.name]
     /// A valid case is redrawn at most this many times to avoid a weak case.
     public static let maxAttempts = 20
 
@@ -35,11 +35,13 @@ public struct SuiteGenerator: Sendable {
     /// Writes the named suite to `path`, calling `progress` before each case.
     public func generate(suite: String, to path: String, generator: String,
                          progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
+        if suite == LargeSuite.name {
+            return try generate(recipes: LargeSuite.valid, backward: false, limits: LargeSuite.limits, to: path, generator: generator, progress: progress)
+        }
         guard suite == DefaultSuite.name else {
             throw SuiteError(message: "unknown suite '\(suite)'; suites: \(Self.suites.joined(separator: ", "))")
         }
-        let writer = try GoldenFileWriter(path: path, generator: generator,
-                                          reference: "dcn reference kernel: float64 evaluation of SPEC section 1")
+        let writer = try GoldenFileWriter(path: path, generator: generator, reference: Self.reference)
         defer { writer.close() }
         var summary = SuiteSummary()
         let total = DefaultSuite.valid.count + DefaultSuite.errors.count
@@ -72,41 +74,82 @@ public struct SuiteGenerator: Sendable {
     /// Returns the case and how many draws were rejected as weak; `allowWeak` keeps the first
     /// draw whatever it is (the fuzzer's choice: weak problems are still problems).
     public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64, allowWeak: Bool = false,
-                          backward: Bool = false) throws -> (GoldenCase, redraws: Int) {
+                          backward: Bool = false, limits: ResourceLimits = .standard) throws -> (GoldenCase, redraws: Int) {
         let descriptor = try ProblemDescriptor(parsing: recipe.descriptor)
-        let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias))
+        let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias), limits: limits)
         for attempt in 0..<Self.maxAttempts {
             let drawSeed = SeededGenerator.derive(caseSeed, attempt)
             var rng = SeededGenerator(seed: drawSeed)
             let inputs = Self.draw(recipe, problem, &rng)
             let reference = ReferenceKernel().evaluate(problem, inputs)
             if !allowWeak && !recipe.allowsWeak && WeakCase.isWeak(reference.y, inputs.bias, problem) { continue }
-            let store = { (values: [Double], shape: [Int]) in
-                StoredTensor(shape: shape, data: recipe.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
-            }
-            var output = GoldenOutput(shape: problem.outputShape, reference: reference)
             var gy: [Double]?
             if backward {
                 // From its own stream, so that adding gy left every forward input of the suite as it was.
                 var gradientRNG = SeededGenerator(seed: SeededGenerator.derive(drawSeed, Self.gradientStream))
-                let drawn = Self.drawGradient(recipe, problem, &gradientRNG)
-                output.gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: drawn).values
-                gy = drawn
+                gy = Self.drawGradient(recipe, problem, &gradientRNG)
             }
-            let golden = GoldenCase(
-                name: recipe.name, tags: recipe.tags(for: problem), description: recipe.description, seed: drawSeed,
-                parameters: GoldenCase.parameters(of: problem.geometry),
-                x: store(inputs.x, [problem.batch, problem.channels, problem.height, problem.width]),
-                weight: store(inputs.weight, [problem.outputChannels, problem.channelsPerGroup, problem.kernelHeight, problem.kernelWidth]),
-                offsets: store(inputs.offsets, [problem.batch, 3 * problem.offsetTaps, problem.outputHeight, problem.outputWidth]),
-                bias: inputs.bias.map { store($0, [problem.outputChannels]) },
-                gy: gy.map { store($0, problem.outputShape) },
-                expect: .ok,
-                output: output)
+            var largestGradientAbs = 0.0
+            let golden = Self.goldenCase(name: recipe.name, tags: recipe.tags(for: problem), description: recipe.description, seed: drawSeed,
+                                         problem: problem, inputs: inputs, reference: reference, gy: gy, largestGradientAbs: &largestGradientAbs)
+            // SPEC section 3 and 7: exact cases are exact only while every element's abs stays below 2^18.
+            if recipe.values == .exact, max(reference.yAbs.max() ?? 0, largestGradientAbs) >= Self.exactLimit {
+                throw SuiteError(message: "case '\(recipe.name)': exact values are not exact at this size: an abs magnitude reaches \(max(reference.yAbs.max() ?? 0, largestGradientAbs)), at least 2^18 (SPEC section 3); use --values uniform or a smaller shape")
+            }
             return (golden, attempt)
         }
         throw SuiteError(message: "case '\(recipe.name)': every one of \(Self.maxAttempts) draws was weak (more than half the outputs equal the bias)")
     }
+
+    /// A valid case of `problem` on `inputs` (already rounded to its dtype), stored in that dtype, with
+    /// y and its magnitudes from the reference and, given gy, the exact gradients (SPEC section 7).
+    /// `largestGradientAbs` receives the largest abs magnitude of the gradients (SPEC section 7), 0 without gy.
+    public static func goldenCase(name: String, tags: [String], description: String, seed: UInt64?, problem: DeformConvProblem,
+                                  inputs: DeformConvInputs<Double>, reference: ReferenceOutput? = nil, gy: [Double]?,
+                                  largestGradientAbs: inout Double) -> GoldenCase {
+        let store = { (values: [Double], shape: [Int]) in
+            StoredTensor(shape: shape, data: problem.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
+        }
+        var output = GoldenOutput(shape: problem.outputShape, reference: reference ?? ReferenceKernel().evaluate(problem, inputs))
+        if let gy {
+            let gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy)
+            output.gradients = gradients.values
+            largestGradientAbs = [gradients.gx, gradients.gweight, gradients.goffsets, gradients.gbias]
+                .compactMap { $0?.abs.max() }.max() ?? 0
+        }
+        return GoldenCase(
+            name: name, tags: tags, description: description, seed: seed,
+            parameters: GoldenCase.parameters(of: problem.geometry),
+            x: store(inputs.x, problem.xShape), weight: store(inputs.weight, problem.weightShape),
+            offsets: store(inputs.offsets, problem.offsetsShape),
+            bias: inputs.bias.map { store($0, [problem.outputChannels]) },
+            gy: gy.map { store($0, problem.outputShape) },
+            expect: .ok, output: output)
+    }
+
+    /// Writes one valid case per recipe (`dcn generate --shape`), case i drawn from seed i of the
+    /// generator's seed; `progress` is called before each case with its index, the count and its name.
+    public func generate(recipes: [CaseRecipe], backward: Bool, limits: ResourceLimits = .standard, to path: String, generator: String,
+                         progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
+        let writer = try GoldenFileWriter(path: path, generator: generator, reference: Self.reference)
+        defer { writer.close() }
+        var summary = SuiteSummary()
+        for (index, recipe) in recipes.enumerated() {
+            progress(index, recipes.count, recipe.name)
+            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: backward, limits: limits)
+            try writer.write(golden)
+            summary.validCases += 1
+            summary.redraws += redraws
+            summary.tags.formUnion(golden.tags)
+        }
+        return summary
+    }
+
+    /// SPEC section 3's size condition of exact cases: every abs magnitude below 2^18.
+    static let exactLimit = 262_144.0
+
+    /// What every golden file of this generator says in its `reference` attribute.
+    public static let reference = "dcn reference kernel: float64 evaluation of SPEC section 1"
 
     /// One error case: the base case broken by the recipe, checked to raise exactly the recipe's code.
     public func errorCase(_ recipe: ErrorRecipe, seed caseSeed: UInt64) throws -> GoldenCase {
@@ -225,6 +268,10 @@ public struct SuiteGenerator: Sendable {
 
     static func drawOffset(_ recipe: CaseRecipe, base: Int, size: Int, _ rng: inout SeededGenerator) -> Double {
         switch recipe.offsets {
+        case .mixed:
+            var single = recipe
+            single.offsets = rng.pick([CaseRecipe.Offsets.uniform, .integer, .nearInteger, .large, .boundary])
+            return drawOffset(single, base: base, size: size, &rng)
         case .uniform: return rng.uniform(-2, 2)
         case .integer: return Double(rng.integer(-2, 2))
         case .quarter: return Double(rng.integer(-8, 8)) / 4

@@ -14,7 +14,7 @@ struct Dcn: ParsableCommand {
         The operator, error codes, tolerance rule and file format are specified in SPEC.md.
         """,
         version: version,
-        subcommands: [Verify.self, Generate.self, Bench.self, Kernels.self, Study.self, Fuzz.self, MergeReports.self, VerifyFile.self, Compare.self, BaselineCommand.self, ReportCommand.self, RunCommand.self, KillMatrixCommand.self]
+        subcommands: [Verify.self, Generate.self, Export.self, Bench.self, Kernels.self, Study.self, Fuzz.self, MergeReports.self, VerifyFile.self, Compare.self, BaselineCommand.self, ReportCommand.self, RunCommand.self, KillMatrixCommand.self]
     )
 
     /// Like `ParsableCommand.main()`, except that bad usage exits with 2 (SPEC section 6), not 64.

@@ -41,23 +41,6 @@ final class InteropTests: XCTestCase {
 
     /// Runs a script of tools/ with python3; skips the test where python3, h5py or numpy is missing.
     private func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import h5py, numpy"]
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { throw XCTSkip("skipped: python3 is not available") }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("skipped: python3 lacks h5py or numpy (pip install h5py numpy)") }
-
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["python3", Self.root.appendingPathComponent(script).path] + arguments
-        let output = Pipe()
-        run.standardOutput = output
-        run.standardError = output
-        try run.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        run.waitUntilExit()
-        return (run.terminationStatus, text)
+        try runPython([Self.root.appendingPathComponent(script).path] + arguments)
     }
 }

@@ -90,10 +90,8 @@ struct DcnRun {
     var stderr: String
 }
 
-/// Runs the built `dcn` executable as CI systems do, in `folder` (default: the current one),
-/// killing it after `timeout` seconds. Output goes through files, so a chatty run cannot
-/// block on a full pipe.
-func runDcn(_ arguments: [String], in folder: String? = nil, timeout: Double = 300) throws -> DcnRun {
+/// The built `dcn` executable, next to the tests; the test is skipped when it is not built.
+func dcnExecutable() throws -> URL {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var executable = products.appendingPathComponent("dcn")
     if !FileManager.default.fileExists(atPath: executable.path) {
@@ -102,6 +100,14 @@ func runDcn(_ arguments: [String], in folder: String? = nil, timeout: Double = 3
     guard FileManager.default.fileExists(atPath: executable.path) else {
         throw XCTSkip("skipped: the dcn executable is not built next to the tests (\(products.path))")
     }
+    return executable
+}
+
+/// Runs the built `dcn` executable as CI systems do, in `folder` (default: the current one),
+/// killing it after `timeout` seconds. Output goes through files, so a chatty run cannot
+/// block on a full pipe.
+func runDcn(_ arguments: [String], in folder: String? = nil, timeout: Double = 300) throws -> DcnRun {
+    let executable = try dcnExecutable()
     let scratch = NSTemporaryDirectory() + "dcn-run-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -126,4 +132,28 @@ func runDcn(_ arguments: [String], in folder: String? = nil, timeout: Double = 3
     let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
     return DcnRun(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
                   timedOut: timedOut, stdout: read(outPath), stderr: read(errPath))
+}
+
+/// Runs python3 with `arguments` (and `environment` added to this process's), its stdout and stderr
+/// together; skips the test where python3, h5py or numpy is missing (CI installs them).
+func runPython(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    probe.arguments = ["python3", "-c", "import h5py, numpy"]
+    probe.standardError = FileHandle.nullDevice
+    do { try probe.run() } catch { throw XCTSkip("skipped: python3 is not available") }
+    probe.waitUntilExit()
+    guard probe.terminationStatus == 0 else { throw XCTSkip("skipped: python3 lacks h5py or numpy (pip install h5py numpy)") }
+
+    let run = Process()
+    run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    run.arguments = ["python3"] + arguments
+    run.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    run.standardOutput = output
+    run.standardError = output
+    try run.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    run.waitUntilExit()
+    return (run.terminationStatus, text)
 }

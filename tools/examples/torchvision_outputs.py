@@ -26,6 +26,7 @@ cannot be expressed: those cases are not recorded and dcn reports them as "no ou
 """
 import argparse
 import multiprocessing
+import os
 import sys
 
 import h5py
@@ -33,6 +34,9 @@ import numpy as np
 import torch
 import torchvision
 from torchvision.ops import deform_conv2d
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import dcn_golden  # noqa: E402  (tools/python: layouts and the outputs-file writer)
 
 VERSION = "1.0.0"
 
@@ -72,10 +76,8 @@ def tensor(group, name):
 
 def convert_offsets(offsets, taps):
     """MindSpore (N, 3K, Ho, Wo) → torchvision offset (N, 2K, Ho, Wo) and mask (N, K, Ho, Wo)."""
-    dx, dy, mask = offsets[:, :taps], offsets[:, taps:2 * taps], offsets[:, 2 * taps:3 * taps]
-    n, _, ho, wo = offsets.shape
-    offset = torch.stack([dy, dx], dim=2).reshape(n, 2 * taps, ho, wo)  # (dy_k, dx_k) pairs
-    return offset, mask
+    offset, mask = dcn_golden.to_torchvision(offsets.numpy(), taps)
+    return torch.from_numpy(offset), torch.from_numpy(mask)
 
 
 def run_case(group):
@@ -161,20 +163,14 @@ def main():
 
     recorded = errors = accepted = 0
     not_expressible = []
-    with h5py.File(args.golden, "r") as golden, h5py.File(args.out, "w") as out:
+    producer = (f"tools/examples/torchvision_outputs.py {VERSION} (torch {torch.__version__}, "
+                f"torchvision {torchvision.__version__}, CPU, 1 thread)")
+    # torchvision's CPU kernel samples and accumulates in the input type's arithmetic promoted
+    # to float for float16; dcn holds it to float32 units (its defaults) unless told otherwise.
+    with h5py.File(args.golden, "r") as golden, dcn_golden.OutputsWriter(
+            args.out, golden=args.golden, kernel=args.name, producer=producer, u_acc=2.0 ** -24, u_s=2.0 ** -24) as out:
         if attr(golden, "format") != "dcn-golden":
             sys.exit(f"{args.golden}: not a dcn golden file")
-        out.attrs["format"] = "dcn-outputs"
-        out.attrs["format_version"] = np.int64(1)
-        out.attrs["producer"] = (f"tools/examples/torchvision_outputs.py {VERSION} (torch {torch.__version__}, "
-                                 f"torchvision {torchvision.__version__}, CPU, 1 thread)")
-        out.attrs["golden"] = args.golden
-        out.attrs["kernel"] = args.name
-        # torchvision's CPU kernel samples and accumulates in the input type's arithmetic promoted
-        # to float for float16; dcn holds it to float32 units (its defaults) unless told otherwise.
-        out.attrs["u_acc"] = np.float64(2.0 ** -24)
-        out.attrs["u_s"] = np.float64(2.0 ** -24)
-        cases = out.create_group("cases")
         for name in sorted(golden["cases"]):
             group = golden["cases"][name]
             expect = attr(group, "expect")
@@ -190,11 +186,10 @@ def main():
             if kind == "not expressible":
                 not_expressible.append((name, value))
             elif kind == "error":
-                entry = cases.create_group(name)
-                entry.attrs["error_class"], entry.attrs["error_message"] = value
+                out.error(name, value[0], message=value[1])
                 errors += 1
             else:
-                cases.create_group(name).create_dataset("y", data=value)
+                out.output(name, value)
                 recorded += 1
                 if expect != "ok":
                     accepted += 1
