@@ -139,8 +139,7 @@ public struct Verifier: Sendable {
         report.summary.failed = report.results.count { $0.status == .fail }
         report.summary.notImplemented = report.results.count { $0.status == .notImplemented }
         report.summary.backward = VerifyReport.BackwardSummary(report.results)
-        let nondeterministic = report.results.count { $0.nondeterministic != nil }
-        report.summary.nondeterministic = nondeterministic > 0 ? nondeterministic : nil
+        report.summary.nondeterministic = VerifyReport.nondeterministicCount(report.results)
         report.summary.casesWithoutPass = outcomes.reduce(0) { $0 + $1.casesWithoutPass }
         report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count
         if shard != nil {

@@ -65,6 +65,13 @@ public struct VerifyReport: Codable, Sendable {
     }
 
     public var summary = Summary()
+
+    /// `Summary.nondeterministic` for `results`: their count, nil for none.
+    public static func nondeterministicCount(_ results: [CaseResult]) -> Int? {
+        let count = results.count { $0.nondeterministic != nil }
+        return count > 0 ? count : nil
+    }
+
     /// The sources of the run (built-in kernels, plugins, outputs files), in the order of their results.
     public var kernels: [SourceIdentity] = []
     public var results: [CaseResult] = []
