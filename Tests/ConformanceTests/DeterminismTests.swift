@@ -85,10 +85,8 @@ private struct PlantedNondeterministic: DeformConvKernel {
 
 /// `naive`, counting its forward float32 calls.
 private struct CountingKernel: DeformConvKernel {
-    let name = "counting"
-    let summary = "naive, counting its calls"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
+    let name = "counting", summary = "naive, counting its calls"
+    let accumulationUnitRoundoff = UnitRoundoff.float32, samplingUnitRoundoff = UnitRoundoff.float32
     let calls = CallCounter()
 
     func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
