@@ -49,15 +49,6 @@ final class InteropTests: XCTestCase {
         probe.waitUntilExit()
         guard probe.terminationStatus == 0 else { throw XCTSkip("skipped: python3 lacks h5py or numpy (pip install h5py numpy)") }
 
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["python3", Self.root.appendingPathComponent(script).path] + arguments
-        let output = Pipe()
-        run.standardOutput = output
-        run.standardError = output
-        try run.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        run.waitUntilExit()
-        return (run.terminationStatus, text)
+        return try runTool("/usr/bin/env", ["python3", Self.root.appendingPathComponent(script).path] + arguments)
     }
 }

@@ -24,16 +24,7 @@ final class SkipCheckTests: XCTestCase {
         } else {
             arguments.append(byoPackageRoot.appendingPathComponent("README.md").path)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        return try runTool("/bin/bash", arguments)
     }
 
     func testASkipNotInTheAllowListFails() throws {

@@ -27,6 +27,20 @@ func writeGolden(_ cases: [GoldenCase], to folder: String, name: String = "plant
     return path
 }
 
+/// Runs `executable` with `arguments` to its end: its status and its standard output and error, together.
+func runTool(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
 func recipe(_ name: String) -> CaseRecipe {
     DefaultSuite.valid.first { $0.name == name }!
 }
