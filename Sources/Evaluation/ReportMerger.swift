@@ -86,6 +86,7 @@ public enum ReportMerger {
         merged.summary.backward = VerifyReport.BackwardSummary(merged.results)
         // Determinism mode's findings are the results' own; its settings are every shard's.
         merged.summary.nondeterministic = VerifyReport.nondeterministicCount(merged.results)
+        merged.coverage = SuiteCoverage.sum(reports.map(\.report.coverage))
         merged.determinism = first.determinism
         merged.determinism?.threadCounts = Array(Set(reports.flatMap { $0.report.determinism?.threadCounts ?? [] })).sorted()
         merged.summary.casesWithoutPass = reports.reduce(0) { $0 + $1.1.summary.casesWithoutPass }

@@ -109,6 +109,7 @@ public enum AccuracyReport {
         out += BackwardSection.markdown(report)
         out += underflowSection(report)
         out += float16Section(report)
+        out += CoverageSection.markdown(report)
         let weak = Set(report.results.filter { $0.weak == true }.map { "\($0.file): \($0.caseName)" }).sorted()
         out += "\n## Weak cases\n\nValid cases where more than half the outputs equal their bias (every tap outside or masked to zero): they test little.\n\n"
         out += weak.isEmpty ? "None.\n" : weak.map { "- \($0)\n" }.joined()

@@ -228,6 +228,7 @@ public enum HTMLReport {
         }
         out += nondeterminismList(verify)
         out += backwardTable(verify)
+        out += CoverageSection.html(verify)
         return out + "</section>\n"
     }
 
