@@ -94,6 +94,32 @@ final class PluginGuardTests: XCTestCase {
         XCTAssertTrue(valid.filter { $0.kernel != plugin.name }.allSatisfy { $0.status == .pass })
     }
 
+    /// A write far beyond the guards still crashes; through `dcn verify`'s reader child that is the
+    /// case's failure, naming the plugin as a likely cause, and the other cases run.
+    func testAWriteBeyondTheGuardsIsACrashedCaseThroughTheChild() throws {
+        let folder = try temporaryFolder(self)
+        let example = byoPackageRoot.appendingPathComponent("tools/examples/plugin/example_kernel.c").path
+        try """
+        #include "\(example)"
+        int32_t far_run(const dcn_problem *p, const void *x, const void *w, const void *o, const void *b, void *y) {
+            if (p->n == 2) ((volatile float *)y)[-(1 << 26)] = 1; /* 256 MB before y */
+            return dcn_kernel_run(p, x, w, o, b, y);
+        }
+        """.write(toFile: folder + "/far.c", atomically: true, encoding: .utf8)
+        let compiled = try runTool("/usr/bin/cc", ["-shared", "-fPIC", "-O2", "-I", byoPackageRoot.appendingPathComponent("include").path,
+                                                   folder + "/far.c", "-o", folder + "/libfar.so", "-lm"])
+        XCTAssertEqual(compiled.status, 0, compiled.output)
+        let golden = try writeGolden([try SuiteGenerator().validCase(recipe("batch-2"), seed: 3).0,
+                                      try SuiteGenerator().validCase(recipe("basic-3x3"), seed: 4).0], to: folder)
+        let run = try runDcn(["verify", golden, "--plugin", folder + "/libfar.so", "--plugin-symbol", "far_run", "--pass", "forward",
+                              "--report-dir", folder + "/reports", "--json", folder + "/r.json"])
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("batch-2: malformed case: "), run.stdout)
+        XCTAssertTrue(run.stdout.contains("SIGSEGV"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("or inside the plugin: a write beyond its guard bytes or a bad read"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("1 passed, 1 failed"), run.stdout)
+    }
+
     func testPositionsAreRowMajor() {
         XCTAssertEqual(GuardedBuffer.position(of: 0, in: [2, 3, 4]), [0, 0, 0])
         XCTAssertEqual(GuardedBuffer.position(of: 23, in: [2, 3, 4]), [1, 2, 3])
