@@ -48,6 +48,8 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
     public let accumulationUnitRoundoff: Double
     public let samplingUnitRoundoff: Double
     public let threads: Int
+    /// Whether calls are checked (`GuardedBuffer`); off only where the call is timed (`dcn bench`).
+    public let guarded: Bool
     private let function: RunFunction
     private let backwardFunction: BackwardFunction?
     private let suggestedThreads: Int?
@@ -56,7 +58,8 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
     /// `backwardSymbol` names the backward entry point, which must then exist; nil looks for
     /// `dcn_kernel_backward`, whose absence only means the plugin has no backward pass.
     public init(path: String, symbol: String = PluginSource.defaultSymbol, backwardSymbol: String? = nil, name: String? = nil,
-                uAcc: Double = UnitRoundoff.float32, uS: Double = UnitRoundoff.float32, threads: Int? = nil) throws(PluginError) {
+                uAcc: Double = UnitRoundoff.float32, uS: Double = UnitRoundoff.float32, threads: Int? = nil,
+                guarded: Bool = true) throws(PluginError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw PluginError("plugin \(path): no such file")
         }
@@ -88,6 +91,7 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
         samplingUnitRoundoff = uS
         suggestedThreads = threads
         self.threads = threads ?? 1
+        self.guarded = guarded
     }
 
     public var summary: String {
@@ -140,10 +144,10 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
     private func call<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>, fill: T) -> Result<[T], ComputeFailure> {
         let header = problemStruct(problem)
         let buffers = GuardedCall(inputs: Self.inputBuffers(problem, inputs),
-                                  outputs: [("y", problem.outputShape, problem.outputCount)], fill: fill)
+                                  outputs: [("y", problem.outputShape, problem.outputCount)], fill: fill, checked: guarded)
         defer { buffers.deallocate() }
-        let a = buffers.inputAddresses, out = buffers.outputAddresses
-        let status = header.withUnsafeBytes { p in function(p.baseAddress, a[0], a[1], a[2], a[3], out[0]) }
+        let out = buffers.outputAddresses
+        let status = buffers.withInputAddresses { a in header.withUnsafeBytes { p in function(p.baseAddress, a[0], a[1], a[2], a[3], out[0]) } }
         return checked(buffers, status: status) { buffers.values[0]! }
     }
 
@@ -156,11 +160,11 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
                                   outputs: [("gx", problem.xShape, problem.xCount), ("gweight", problem.weightShape, problem.weightCount),
                                             ("goffsets", problem.offsetsShape, problem.offsetsCount),
                                             ("gbias", [problem.outputChannels], problem.hasBias ? problem.outputChannels : nil)],
-                                  fill: fill)
+                                  fill: fill, checked: guarded)
         defer { buffers.deallocate() }
-        let a = buffers.inputAddresses, out = buffers.outputAddresses
-        let status = header.withUnsafeBytes { p in
-            backwardFunction(p.baseAddress, a[0], a[1], a[2], a[3], a[4], out[0], out[1], out[2], out[3])
+        let out = buffers.outputAddresses
+        let status = buffers.withInputAddresses { a in
+            header.withUnsafeBytes { p in backwardFunction(p.baseAddress, a[0], a[1], a[2], a[3], a[4], out[0], out[1], out[2], out[3]) }
         }
         return checked(buffers, status: status) {
             let values = buffers.values

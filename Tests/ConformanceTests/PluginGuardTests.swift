@@ -120,6 +120,20 @@ final class PluginGuardTests: XCTestCase {
         XCTAssertTrue(run.stdout.contains("1 passed, 1 failed"), run.stdout)
     }
 
+    /// Unguarded (what `dcn bench` times): the plugin gets dcn's arrays and nothing is checked, so the
+    /// correct build still passes and the unwritten element is only a NaN that fails the bound.
+    func testUnguardedCallsComputeTheSameAndCheckNothing() throws {
+        let correct = try PluginSource(path: try compilePlugin("example_kernel.c", as: "unguarded", for: self), guarded: false)
+        XCTAssertEqual(Verifier(sources: [correct], passes: [.forward, .backward]).run(files: [golden]).summary.failed, 0)
+        let spec = SourceSpecification.plugin(path: try compilePlugin("example_kernel.c", defines: ["-DDCN_GUARD_UNWRITTEN"], as: "unguardedbug", for: self),
+                                              symbol: nil, backwardSymbol: nil, name: nil, units: .none, threads: nil)
+        let unguarded = try spec.buildComputing(guarded: false)
+        let results = Verifier(sources: [unguarded], passes: [.forward]).run(files: [golden]).results.filter { $0.expect == "ok" }
+        XCTAssertTrue(results.allSatisfy { $0.status == .fail && $0.guardViolations == nil && $0.accuracy != nil })
+        XCTAssertTrue(try spec.buildComputing() is PluginSource)
+        XCTAssertEqual((try spec.buildComputing() as? PluginSource)?.guarded, true)
+    }
+
     func testPositionsAreRowMajor() {
         XCTAssertEqual(GuardedBuffer.position(of: 0, in: [2, 3, 4]), [0, 0, 0])
         XCTAssertEqual(GuardedBuffer.position(of: 23, in: [2, 3, 4]), [1, 2, 3])
