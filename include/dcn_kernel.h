@@ -81,7 +81,8 @@
  * Buffers are 64-byte aligned. What the checks catch is the case's outcome, a failure with a
  * structured reason (guardViolations in the JSON report), and the run goes on; a write that
  * lands beyond the guards can still crash, which `dcn verify` survives by running each golden
- * file in a child process (the case fails, naming the signal).
+ * file in a child process (the case fails, naming the signal). `dcn bench` calls the plugin
+ * without the checks, on dcn's own input arrays, so that its times are the plugin's.
  */
 #ifndef DCN_KERNEL_H
 #define DCN_KERNEL_H
