@@ -77,6 +77,22 @@ final class GenerationProgressTests: XCTestCase {
                        "listening to the progress changes no byte")
     }
 
+    func testInputsGenerationReportsItsForwardBackwardAndWrite() throws {
+        let folder = try temporaryFolder(self)
+        let suite = ShapeSuite(descriptors: [try ProblemDescriptor(parsing: "c:ic4ih64oc4kh3ph1pw1")], backward: true)
+        _ = try SuiteGenerator().generate(recipes: try suite.recipes(), backward: true, to: folder + "/in.h5", generator: "test")
+        let recorder = Recorder()
+        _ = try InputsSuite(path: folder + "/in.h5").generate(to: folder + "/out.h5", generator: "test", progress: recorder.record)
+        let reports = recorder.reports
+        XCTAssertEqual(reports.first?.outputsDone, 0, "announced before its work")
+        XCTAssertTrue(reports.contains { 0 < $0.outputsDone && $0.outputsDone < 16_384 }, "forward under way")
+        XCTAssertTrue(reports.contains { 0 < $0.backwardDone && $0.backwardDone < 294_912 }, "backward under way")
+        XCTAssertEqual(reports.last?.writing, true)
+        XCTAssertEqual(reports.last?.outputsDone, 16_384)
+        XCTAssertEqual(reports.last?.backwardDone, 294_912)
+        XCTAssertTrue(zip(reports, reports.dropFirst()).allSatisfy { $0.workDone <= $1.workDone }, "work done never goes back")
+    }
+
     func testDefaultSuiteAnnouncesEveryCaseInOrderAndEndsDone() throws {
         let folder = try temporaryFolder(self)
         let recorder = Recorder()
