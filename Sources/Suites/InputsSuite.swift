@@ -38,23 +38,19 @@ public struct InputsSuite {
         }
     }
 
-    /// Element work of each case's reference evaluation, as `ShapeSuite.work(of:)`.
-    public var work: [Double] {
-        cases.map { Double($0.problem.outputCount) * Double($0.problem.reductionLength) * ($0.header.gy == nil ? 1 : 3) }
-    }
-
-    /// Writes the golden file; `progress` is called before each case with its index, the count and its name.
-    public func generate(to path: String, generator: String, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
+    /// Writes the golden file; `progress` hears how far it has got (`GenerationProgress`).
+    public func generate(to path: String, generator: String,
+                         progress: (@Sendable (GenerationProgress) -> Void)? = nil) throws -> SuiteSummary {
         let writer = try GoldenFileWriter(path: path, generator: generator, reference: SuiteGenerator.reference)
         defer { writer.close() }
         var summary = SuiteSummary()
+        let handlers = SuiteGenerator.caseHandlers(progress, cases.map { ($0.problem, $0.header.gy != nil) })
         for (index, (header, problem)) in cases.enumerated() {
-            progress(index, cases.count, header.name)
             let (inputs, gy) = try reader.tensors(of: header.name, problem: problem, gy: header.gy != nil)
             var largestGradientAbs = 0.0
             let golden = SuiteGenerator.goldenCase(
                 name: header.name, tags: Self.tags(problem, inputs), description: header.description ?? "inputs from \(reader.path)",
-                seed: nil, problem: problem, inputs: inputs, gy: gy, largestGradientAbs: &largestGradientAbs)
+                seed: nil, problem: problem, inputs: inputs, gy: gy, largestGradientAbs: &largestGradientAbs, progress: handlers[index])
             try writer.write(golden)
             summary.validCases += 1
             summary.tags.formUnion(golden.tags)

@@ -59,15 +59,6 @@ public struct ShapeSuite: Sendable {
         }
         return recipes
     }
-
-    /// Element work of each recipe's reference evaluation (outputs × reduction length, tripled
-    /// with the backward), for a time estimate that follows the work rather than the case count.
-    public func work(of recipe: CaseRecipe) -> Double {
-        guard let descriptor = try? ProblemDescriptor(parsing: recipe.descriptor),
-              let problem = try? DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias))
-        else { return 1 }
-        return Double(problem.outputCount) * Double(problem.reductionLength) * (backward ? 3 : 1)
-    }
 }
 
 extension CaseRecipe.Offsets: Equatable {}

@@ -32,9 +32,9 @@ public struct SuiteGenerator: Sendable {
         self.seed = seed
     }
 
-    /// Writes the named suite to `path`, calling `progress` before each case.
+    /// Writes the named suite to `path`; `progress` hears how far it has got (`GenerationProgress`).
     public func generate(suite: String, to path: String, generator: String,
-                         progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
+                         progress: (@Sendable (GenerationProgress) -> Void)? = nil) throws -> SuiteSummary {
         if suite == LargeSuite.name {
             return try generate(recipes: LargeSuite.valid, backward: false, limits: LargeSuite.limits, to: path, generator: generator, progress: progress)
         }
@@ -44,17 +44,17 @@ public struct SuiteGenerator: Sendable {
         let writer = try GoldenFileWriter(path: path, generator: generator, reference: Self.reference)
         defer { writer.close() }
         var summary = SuiteSummary()
-        let total = DefaultSuite.valid.count + DefaultSuite.errors.count
+        let handlers = Self.caseHandlers(progress, DefaultSuite.valid.map { (try? Self.problem(of: $0), true) }
+                                                       + DefaultSuite.errors.map { _ in (nil, false) })
         for (index, recipe) in DefaultSuite.valid.enumerated() {
-            progress(index + 1, total, recipe.name)
-            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: true)
+            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: true, progress: handlers[index])
             try writer.write(golden)
             summary.validCases += 1
             summary.redraws += redraws
             summary.tags.formUnion(golden.tags)
         }
         for (index, recipe) in DefaultSuite.errors.enumerated() {
-            progress(DefaultSuite.valid.count + index + 1, total, recipe.name)
+            handlers[DefaultSuite.valid.count + index]?(GenerationProgress(name: recipe.name, problem: nil, backward: false))
             let golden = try errorCase(recipe, seed: SeededGenerator.derive(seed, 10_000 + index))
             try writer.write(golden)
             summary.errorCases += 1
@@ -72,16 +72,19 @@ public struct SuiteGenerator: Sendable {
     /// One valid case: inputs drawn per the recipe, y and its magnitudes from the reference, and with
     /// `backward` an incoming gradient gy and the exact gradients (SPEC section 7).
     /// Returns the case and how many draws were rejected as weak; `allowWeak` keeps the first
-    /// draw whatever it is (the fuzzer's choice: weak problems are still problems).
+    /// draw whatever it is (the fuzzer's choice: weak problems are still problems). `progress`
+    /// hears the case as a generation of one case (`GenerationProgress`).
     public func validCase(_ recipe: CaseRecipe, seed caseSeed: UInt64, allowWeak: Bool = false,
-                          backward: Bool = false, limits: ResourceLimits = .standard) throws -> (GoldenCase, redraws: Int) {
-        let descriptor = try ProblemDescriptor(parsing: recipe.descriptor)
-        let problem = try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias), limits: limits)
+                          backward: Bool = false, limits: ResourceLimits = .standard,
+                          progress: (@Sendable (GenerationProgress) -> Void)? = nil) throws -> (GoldenCase, redraws: Int) {
+        let problem = try Self.problem(of: recipe, limits: limits)
+        let start = GenerationProgress(name: recipe.name, problem: problem, backward: backward)
+        progress?(start)
         for attempt in 0..<Self.maxAttempts {
             let drawSeed = SeededGenerator.derive(caseSeed, attempt)
             var rng = SeededGenerator(seed: drawSeed)
             let inputs = Self.draw(recipe, problem, &rng)
-            let reference = ReferenceKernel().evaluate(problem, inputs)
+            let reference = ReferenceKernel().evaluate(problem, inputs, progress: start.forwardHook(progress))
             if !allowWeak && !recipe.allowsWeak && WeakCase.isWeak(reference.y, inputs.bias, problem) { continue }
             var gy: [Double]?
             if backward {
@@ -91,7 +94,8 @@ public struct SuiteGenerator: Sendable {
             }
             var largestGradientAbs = 0.0
             let golden = Self.goldenCase(name: recipe.name, tags: recipe.tags(for: problem), description: recipe.description, seed: drawSeed,
-                                         problem: problem, inputs: inputs, reference: reference, gy: gy, largestGradientAbs: &largestGradientAbs)
+                                         problem: problem, inputs: inputs, reference: reference, gy: gy, largestGradientAbs: &largestGradientAbs,
+                                         progress: progress)
             // SPEC section 3 and 7: exact cases are exact only while every element's abs stays below 2^18.
             if recipe.values == .exact, max(reference.yAbs.max() ?? 0, largestGradientAbs) >= Self.exactLimit {
                 throw SuiteError(message: "case '\(recipe.name)': exact values are not exact at this size: an abs magnitude reaches \(max(reference.yAbs.max() ?? 0, largestGradientAbs)), at least 2^18 (SPEC section 3); use --values uniform or a smaller shape")
@@ -104,19 +108,26 @@ public struct SuiteGenerator: Sendable {
     /// A valid case of `problem` on `inputs` (already rounded to its dtype), stored in that dtype, with
     /// y and its magnitudes from the reference and, given gy, the exact gradients (SPEC section 7).
     /// `largestGradientAbs` receives the largest abs magnitude of the gradients (SPEC section 7), 0 without gy.
+    /// `progress` hears the case as a generation of one case (`GenerationProgress`), its start too
+    /// when the forward is computed here, and last `writing`: what is left is storing and writing it.
     public static func goldenCase(name: String, tags: [String], description: String, seed: UInt64?, problem: DeformConvProblem,
                                   inputs: DeformConvInputs<Double>, reference: ReferenceOutput? = nil, gy: [Double]?,
-                                  largestGradientAbs: inout Double) -> GoldenCase {
+                                  largestGradientAbs: inout Double,
+                                  progress: (@Sendable (GenerationProgress) -> Void)? = nil) -> GoldenCase {
         let store = { (values: [Double], shape: [Int]) in
             StoredTensor(shape: shape, data: problem.dtype == .float16 ? .float16(values.map(Float16.init)) : .float32(values.map(Float.init)))
         }
-        var output = GoldenOutput(shape: problem.outputShape, reference: reference ?? ReferenceKernel().evaluate(problem, inputs))
+        let start = GenerationProgress(name: name, problem: problem, backward: gy != nil)
+        if reference == nil { progress?(start) }
+        var output = GoldenOutput(shape: problem.outputShape,
+                                  reference: reference ?? ReferenceKernel().evaluate(problem, inputs, progress: start.forwardHook(progress)))
         if let gy {
-            let gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy)
+            let gradients = ReferenceKernel().evaluateBackward(problem, inputs, gy: gy, progress: start.backwardHook(progress))
             output.gradients = gradients.values
             largestGradientAbs = [gradients.gx, gradients.gweight, gradients.goffsets, gradients.gbias]
                 .compactMap { $0?.abs.max() }.max() ?? 0
         }
+        progress?(start.writingStarted)
         return GoldenCase(
             name: name, tags: tags, description: description, seed: seed,
             parameters: GoldenCase.parameters(of: problem.geometry),
@@ -128,21 +139,41 @@ public struct SuiteGenerator: Sendable {
     }
 
     /// Writes one valid case per recipe (`dcn generate --shape`), case i drawn from seed i of the
-    /// generator's seed; `progress` is called before each case with its index, the count and its name.
+    /// generator's seed; `progress` hears how far it has got (`GenerationProgress`).
     public func generate(recipes: [CaseRecipe], backward: Bool, limits: ResourceLimits = .standard, to path: String, generator: String,
-                         progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> SuiteSummary {
+                         progress: (@Sendable (GenerationProgress) -> Void)? = nil) throws -> SuiteSummary {
         let writer = try GoldenFileWriter(path: path, generator: generator, reference: Self.reference)
         defer { writer.close() }
         var summary = SuiteSummary()
+        let handlers = Self.caseHandlers(progress, recipes.map { (try? Self.problem(of: $0, limits: limits), backward) })
         for (index, recipe) in recipes.enumerated() {
-            progress(index, recipes.count, recipe.name)
-            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: backward, limits: limits)
+            let (golden, redraws) = try validCase(recipe, seed: SeededGenerator.derive(seed, index), backward: backward, limits: limits,
+                                                  progress: handlers[index])
             try writer.write(golden)
             summary.validCases += 1
             summary.redraws += redraws
             summary.tags.formUnion(golden.tags)
         }
         return summary
+    }
+
+    /// The validated problem of a recipe.
+    static func problem(of recipe: CaseRecipe, limits: ResourceLimits = .standard) throws -> DeformConvProblem {
+        let descriptor = try ProblemDescriptor(parsing: recipe.descriptor)
+        return try DeformConvProblem(validating: descriptor.geometry.arguments(dtype: recipe.dtype, bias: recipe.bias), limits: limits)
+    }
+
+    /// One handler per case of a generation (each case's problem, nil for an error case, and whether it
+    /// has a backward) that reports the case's own progress as part of the whole; nils without `progress`.
+    static func caseHandlers(_ progress: (@Sendable (GenerationProgress) -> Void)?,
+                             _ cases: [(problem: DeformConvProblem?, backward: Bool)]) -> [(@Sendable (GenerationProgress) -> Void)?] {
+        let works = cases.map { GenerationProgress(name: "", problem: $0.problem, backward: $0.backward).work }
+        let work = works.reduce(0, +)
+        var before = 0.0
+        return works.indices.map { index in
+            defer { before += works[index] }
+            return GenerationProgress.placing(progress, at: index, of: cases.count, after: before, of: work)
+        }
     }
 
     /// SPEC section 3's size condition of exact cases: every abs magnitude below 2^18.

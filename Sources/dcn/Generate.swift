@@ -63,27 +63,21 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        var weights: [Double] = []
-        let progress = { (index: Int, total: Int, name: String) in
-            guard !quietOption.quiet else { return }
-            Terminal.progress(Self.progressLine(index, total, name, weights, since: started))
-        }
+        // No handler at all when nothing is shown: the reference then skips its progress counting.
+        let progress = quietOption.quiet || !Terminal.isInteractive ? nil : ProgressLine(started: started).show
         let (summary, what): (SuiteSummary, String)
         do {
             (summary, what) = try ReplacingFile(path: out).write { (path: String) throws -> (SuiteSummary, String) in
                 if !shape.isEmpty {
                     let shapeSuite = ShapeSuite(descriptors: try shape.map { try $0.descriptor() }, dtypes: dtype.dtypes, bias: bias,
                                                 values: values.recipe, offsets: offsets.recipe, masks: masks.recipe, backward: backward)
-                    let recipes = try shapeSuite.recipes()
-                    weights = recipes.map(shapeSuite.work(of:))
-                    let summary = try SuiteGenerator(seed: seed).generate(recipes: recipes, backward: backward, to: path,
+                    let summary = try SuiteGenerator(seed: seed).generate(recipes: try shapeSuite.recipes(), backward: backward, to: path,
                                                                            generator: "dcn \(Dcn.version) generate \(commandLine)", progress: progress)
                     return (summary, "seed \(seed)")
                 }
                 if let inputs {
                     let inputsSuite = try InputsSuite(path: inputs)
                     try inputsSuite.checkData()
-                    weights = inputsSuite.work
                     return (try inputsSuite.generate(to: path, generator: "dcn \(Dcn.version) generate --inputs \(inputs)", progress: progress),
                             "inputs \(inputs)")
                 }
@@ -93,9 +87,8 @@ struct Generate: ParsableCommand {
                     let gib = { (bytes: Int) in String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
                     Terminal.error("suite large: \(LargeSuite.valid.count) cases, about \(gib(LargeSuite.peakBytes)) of memory at most and \(gib(LargeSuite.fileBytes)) of disk; \(LargeSuite.timeEstimate)")
                 }
-                let summary = try SuiteGenerator(seed: seed).generate(suite: name, to: path, generator: "dcn \(Dcn.version) generate --suite \(name) --seed \(seed)") { done, total, name in
-                    progress(done - 1, total, name)
-                }
+                let summary = try SuiteGenerator(seed: seed).generate(suite: name, to: path, generator: "dcn \(Dcn.version) generate --suite \(name) --seed \(seed)",
+                                                                       progress: progress)
                 return (summary, "suite \(name), seed \(seed)")
             }
         } catch {
@@ -105,7 +98,14 @@ struct Generate: ParsableCommand {
         Terminal.clearProgress()
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
-        print("wrote \(out): \(summary.validCases) valid cases, \(summary.errorCases) error cases, \(summary.tags.count) tags, \(summary.errorCodes.count) error codes, \(size) bytes (\(what); \(summary.redraws) weak draws redrawn) in \(seconds) s")
+        let counts = [Self.counted(summary.validCases, "valid case"), Self.counted(summary.errorCases, "error case"),
+                      Self.counted(summary.tags.count, "tag"), Self.counted(summary.errorCodes.count, "error code"), Self.counted(size, "byte")]
+        print("wrote \(out): \(counts.joined(separator: ", ")) (\(what); \(Self.counted(summary.redraws, "weak draw")) redrawn) in \(seconds) s")
+    }
+
+    /// `1 tag`, `2 tags`, `0 tags`.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     /// The options that shape the cases, in a fixed order, for the file's `generator` attribute.
@@ -118,15 +118,64 @@ struct Generate: ParsableCommand {
         return parts.joined(separator: " ")
     }
 
-    /// `[2/5] name, 12 s elapsed, about 30 s left`: the estimate follows each case's work when known.
-    static func progressLine(_ index: Int, _ total: Int, _ name: String, _ weights: [Double], since started: Date) -> String {
-        let elapsed = Date().timeIntervalSince(started)
-        var line = "[\(index + 1)/\(total)] \(name), \(Int(elapsed)) s elapsed"
-        let done = weights.count == total ? weights.prefix(index).reduce(0, +) : Double(index)
-        let all = weights.count == total ? weights.reduce(0, +) : Double(total)
-        if done > 0, all > done {
-            line += ", about \(Int((elapsed * (all - done) / done).rounded())) s left"
+    /// `[3/12] r50-c3.float16: 41% of 2.1 M outputs · backward 12% · 4.1 s elapsed, about 9 s left`; the
+    /// time left is the elapsed time scaled by the work left over the work done (`GenerationProgress`).
+    static func progressLine(_ progress: GenerationProgress, elapsed: Double) -> String {
+        var line = "[\(progress.caseIndex + 1)/\(progress.cases)] \(progress.name)"
+        let percent = { (done: Int, total: Int) in "\(100 * done / max(1, total))%" }
+        if progress.outputs > 0 {
+            line += ": \(percent(progress.outputsDone, progress.outputs)) of \(Self.elements(progress.outputs)) outputs"
+        }
+        if progress.backwardSamples > 0 {
+            line += " · backward \(percent(progress.backwardDone, progress.backwardSamples))"
+        }
+        if progress.writing { line += " · writing" }
+        line += " · \(Self.duration(elapsed)) elapsed"
+        let fraction = progress.fractionDone
+        if fraction > 0, fraction < 1 {
+            line += ", about \(Self.duration(elapsed * (1 - fraction) / fraction)) left"
         }
         return line
+    }
+
+    /// `512`, `41.5 k`, `2.1 M`.
+    static func elements(_ count: Int) -> String {
+        switch count {
+        case ..<1_000: "\(count)"
+        case ..<1_000_000: String(format: "%.1f k", Double(count) / 1e3)
+        case ..<1_000_000_000: String(format: "%.1f M", Double(count) / 1e6)
+        default: String(format: "%.1f G", Double(count) / 1e9)
+        }
+    }
+
+    /// `4.1 s`, `37 s`, `5 min 07 s`.
+    static func duration(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<10: String(format: "%.1f s", seconds)
+        case ..<120: "\(Int(seconds.rounded())) s"
+        default: String(format: "%ld min %02ld s", Int(seconds) / 60, Int(seconds) % 60)
+        }
+    }
+}
+
+/// The progress line of one generation on the terminal: redrawn when a case starts and at most
+/// ten times a second within one, since small cases report hundreds of times in milliseconds.
+private final class ProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private let started: Date
+    private var shownCase = -1
+    private var shownAt = Date.distantPast
+
+    init(started: Date) {
+        self.started = started
+    }
+
+    func show(_ progress: GenerationProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        guard progress.caseIndex != shownCase || now.timeIntervalSince(shownAt) >= 0.1 else { return }
+        (shownCase, shownAt) = (progress.caseIndex, now)
+        Terminal.progress(Generate.progressLine(progress, elapsed: now.timeIntervalSince(started)))
     }
 }
