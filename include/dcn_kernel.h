@@ -57,13 +57,32 @@
  *                                             y-offset, then mask blocks
  *   gbias    (co), or NULL when has_bias == 0 out: dL/dbias
  *
- * The plugin must write every element: dcn fills the buffers with NaN before the call, so an
- * element left unwritten fails (a plugin that scatters with += zeroes them first). Where a
+ * The plugin must write every element (a plugin that scatters with += zeroes them first; see
+ * the guard checks below). Where a
  * sampling position is an integer the offsets gradient is the derivative from the right (SPEC
  * section 7; e.g. nonzero at p = -1 exactly, where it sees row or column 0); a plugin that follows
  * another convention fails there, and the report names the convention it matches. The bound is
  * section 7's with the same --u-acc and --u-s. Return 0 on success; any other value fails the
  * backward part of the case with "plugin returned status N".
+ *
+ * Guard checks, on every call of either entry point:
+ *   - outputs (y, gx, gweight, goffsets, gbias) are filled before the call with a quiet NaN
+ *     with a payload no arithmetic produces (float32 0x7FCDC0DE, float16 0x7E5A); an element
+ *     still holding those bits fails the case as "y: 1 of 48 elements not written (first at
+ *     index 47, [0, 2, 3, 3])" (reading an element before writing it, y[i] += ..., keeps the
+ *     payload and fails the same way);
+ *   - every buffer, input or output, lies between two 256-byte guard regions, checked after
+ *     the call: "wrote 4 bytes past the end of y", "wrote 1 byte before the start of gx" (the
+ *     count is the distance from the buffer's edge to the farthest changed guard byte);
+ *   - inputs (x, weight, offsets, bias, gy) are copies compared with dcn's after the call:
+ *     "wrote into input x: 1 of 64 elements changed (first at index 0, [0, 0, 0, 0])". A copy
+ *     rather than read-only pages, so the write is named (a fault would need a process-wide
+ *     signal handler to name the buffer) and never reaches the other sources' inputs.
+ * Buffers are 64-byte aligned. What the checks catch is the case's outcome, a failure with a
+ * structured reason (guardViolations in the JSON report), and the run goes on; a write that
+ * lands beyond the guards can still crash, which `dcn verify` survives by running each golden
+ * file in a child process (the case fails, naming the signal). `dcn bench` calls the plugin
+ * without the checks, on dcn's own input arrays, so that its times are the plugin's.
  */
 #ifndef DCN_KERNEL_H
 #define DCN_KERNEL_H

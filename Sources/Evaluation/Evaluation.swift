@@ -88,7 +88,7 @@ public struct ThreadVariant: Sendable {
 }
 
 /// Determinism mode (`verify --repeat N`, after benchdnn's bitwise mode): each computing source
-/// runs each case `repeats` times, and once more at each other thread count it can run at
+/// runs each case `repeats` times, and `repeats` times more at each other thread count it can run at
 /// (`ThreadVariant`); any bit of the output or of a gradient that differs between the runs marks
 /// the result `nondeterministic`, a warning, or a failure with `requireDeterministic`.
 public struct Determinism: Codable, Sendable, Equatable {
@@ -143,7 +143,10 @@ public struct Determinism: Codable, Sendable, Equatable {
         var runs: [(label: String, source: any ComputingSource)] = []
         func threads(_ count: Int) -> String { count == 1 ? "1 thread" : "\(count) threads" }
         for run in 2...max(repeats, 2) { runs.append(("run \(run) (\(threads(source.threads)))", source)) }
-        for variant in variants { runs.append(("a run at \(threads(variant.threads))", variant.source)) }
+        // Each thread count as often as the source's own: a variant's bits may change between its own runs.
+        for variant in variants {
+            for run in 1...max(repeats, 1) { runs.append(("run \(run) at \(threads(variant.threads))", variant.source)) }
+        }
         let first = "run 1 (\(threads(source.threads)))"
         if passes.contains(.forward), let forward, case let .output(values, _, _) = forward {
             for run in runs {

@@ -188,3 +188,18 @@ extension EvaluationCase {
         })
     }
 }
+
+extension SuiteCoverage {
+    /// This coverage and a valid case's (one whose arguments SPEC section 2 accepts and whose
+    /// inputs can be read; any other case adds nothing).
+    public func adding(_ item: EvaluationCase) -> SuiteCoverage {
+        guard item.header.expect == .ok, let problem = try? item.problem(), let inputs = try? item.inputs(for: problem) else { return self }
+        let offsets: [Double] = switch inputs {
+        case let .float32(values): values.offsets.map(Double.init)
+        case let .float16(values): values.offsets.map(Double.init)
+        }
+        var sum = self
+        sum.add(problem, offsets: offsets)
+        return sum
+    }
+}

@@ -84,7 +84,7 @@ public struct IsolatedVerifier: Sendable {
                     if listed == nil { message += " while opening or listing the file" }
                     else if let last = skipped.last { message += "; gave up after \(skipped.count) cases crashed it (last: '\(last.name)')" }
                     else { message += " outside any case" }
-                    var outcome = FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: message + " (most likely inside libhdf5 on corrupt data)"))
+                    var outcome = FileOutcome(file: file, unreadable: UnreadableFile(file: file, message: message + " (\(likelyCause))"))
                     if listed != nil, !skipped.isEmpty {
                         // The cases that crashed are still reported; the rest of the file is not.
                         outcome.cases = listed!
@@ -99,6 +99,13 @@ public struct IsolatedVerifier: Sendable {
         }
     }
 
+    /// Where a crash of the child most likely comes from: libhdf5 on corrupt data, or, with a plugin
+    /// among the sources, the plugin (a write beyond its guard bytes, a bad read).
+    var likelyCause: String {
+        let plugin = specifications.contains { if case .plugin = $0 { true } else { false } }
+        return "most likely inside libhdf5 on corrupt data" + (plugin ? ", or inside the plugin: a write beyond its guard bytes or a bad read" : "")
+    }
+
     /// A case the child could not get through: failed for every kernel this shard owns.
     private func add(_ crash: (index: Int, name: String, why: String), to outcome: inout FileOutcome, fileIndex: Int) {
         let shard = self.shard ?? .all
@@ -107,7 +114,7 @@ public struct IsolatedVerifier: Sendable {
             let position = crash.index * identities.count + kernelIndex
             guard shard.owns(fileIndex: fileIndex, position: position) else { continue }
             let message = "malformed case: \(outcome.file): case '\(crash.name)': the reader process \(crash.why) while checking this case "
-                + "(most likely inside libhdf5 on corrupt data); the case was skipped and the run went on"
+                + "(\(likelyCause)); the case was skipped and the run went on"
             placed.append((position, CaseResult(file: outcome.file, caseName: crash.name, kernel: kernel, expect: "malformed",
                                                 status: .fail, message: message, tags: [])))
         }

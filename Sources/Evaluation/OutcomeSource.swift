@@ -26,10 +26,20 @@ extension OutcomeSource {
     public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome { .notImplemented }
 }
 
-/// A run that failed without trapping (a C plugin's nonzero status).
+/// A run that failed without trapping: a C plugin's nonzero status, or what its guard checks caught.
 public struct ComputeFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// The guard checks' findings (`PluginSource`); empty for any other failure.
+    public var violations: [GuardViolation]
+    public init(_ description: String) {
+        self.description = description
+        violations = []
+    }
+
+    public init(_ violations: [GuardViolation]) {
+        description = FailureText.guardViolations(violations)
+        self.violations = violations
+    }
 }
 
 /// A source that computes its outputs, so that it can also be timed (`dcn bench`) and recorded
@@ -106,7 +116,7 @@ extension ComputingSource {
         case nil: return .notImplemented
         case let .success(gradients)?:
             return .gradients(gradients, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-        case let .failure(failure)?: return .unavailable(failure.description)
+        case let .failure(failure)?: return failure.violations.isEmpty ? .unavailable(failure.description) : .guardViolation(failure.violations)
         }
     }
 
@@ -126,7 +136,7 @@ extension ComputingSource {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             return .output(values: values, storedType: "\(problem.dtype)", seconds: seconds)
         case let .failure(failure):
-            return .unavailable(failure.description)
+            return failure.violations.isEmpty ? .unavailable(failure.description) : .guardViolation(failure.violations)
         }
     }
 }

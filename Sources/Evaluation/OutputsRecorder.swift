@@ -89,6 +89,9 @@ public struct OutputsRecorder: Sendable {
             // A run the source reports as failed is recorded as such, and replays as a failed case.
             try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
             summary.errors += 1
+        case let .guardViolation(violations):
+            try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: FailureText.guardViolations(violations))
+            summary.errors += 1
         }
         return nil
     }
@@ -124,6 +127,9 @@ public struct OutputsRecorder: Sendable {
             preconditionFailure("a computing source's backward run gives gradients or a failure")
         case let .unavailable(failure):
             try writer.writeBackwardError(name, errorClass: "KernelFailure", code: nil, message: failure)
+            summary.backwardErrors += 1
+        case let .guardViolation(violations):
+            try writer.writeBackwardError(name, errorClass: "KernelFailure", code: nil, message: FailureText.guardViolations(violations))
             summary.backwardErrors += 1
         }
         return nil

@@ -20,6 +20,10 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
 /// call's outcome, a `ComputeFailure` ("plugin returned status N"): the case fails and the run
 /// goes on. The backward entry point is optional: without it the backward cases are not implemented.
 ///
+/// Every call is guarded (`GuardedBuffer`): inputs are copies compared after the call, every buffer
+/// has guard bytes on both sides, outputs start as a NaN with a payload; what the checks catch is
+/// the case's outcome (`CaseOutcome.guardViolation`), with the buffer and the first element named.
+///
 /// Immutable after loading (the library handle and function pointers), hence Sendable.
 public final class PluginSource: ComputingSource, @unchecked Sendable {
     typealias RunFunction = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?,
@@ -44,6 +48,8 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
     public let accumulationUnitRoundoff: Double
     public let samplingUnitRoundoff: Double
     public let threads: Int
+    /// Whether calls are checked (`GuardedBuffer`); off only where the call is timed (`dcn bench`).
+    public let guarded: Bool
     private let function: RunFunction
     private let backwardFunction: BackwardFunction?
     private let suggestedThreads: Int?
@@ -52,7 +58,8 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
     /// `backwardSymbol` names the backward entry point, which must then exist; nil looks for
     /// `dcn_kernel_backward`, whose absence only means the plugin has no backward pass.
     public init(path: String, symbol: String = PluginSource.defaultSymbol, backwardSymbol: String? = nil, name: String? = nil,
-                uAcc: Double = UnitRoundoff.float32, uS: Double = UnitRoundoff.float32, threads: Int? = nil) throws(PluginError) {
+                uAcc: Double = UnitRoundoff.float32, uS: Double = UnitRoundoff.float32, threads: Int? = nil,
+                guarded: Bool = true) throws(PluginError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw PluginError("plugin \(path): no such file")
         }
@@ -84,6 +91,7 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
         samplingUnitRoundoff = uS
         suggestedThreads = threads
         self.threads = threads ?? 1
+        self.guarded = guarded
     }
 
     public var summary: String {
@@ -119,74 +127,70 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
         ComputeFailure("plugin returned status \(status) (\(name), \(path))")
     }
 
-    private func call<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>, fill: T) -> Result<[T], ComputeFailure> {
-        let header = problemStruct(problem)
-        let (status, outputs) = Self.withOutputs([problem.outputCount], fill: fill) { out in
-            header.withUnsafeBytes { p in
-                Self.withAddresses([inputs.x, inputs.weight, inputs.offsets, inputs.bias][...]) { a in
-                    function(p.baseAddress, a[0], a[1], a[2], a[3], out[0])
-                }
-            }
-        }
-        return status == 0 ? .success(outputs[0]!) : .failure(failure(status))
+    /// The guarded buffers of a call's inputs (`GuardedBuffer`), in the entry points' order.
+    private static func inputBuffers<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>) -> [(String, [Int], [T]?)] {
+        [("x", problem.xShape, inputs.x), ("weight", problem.weightShape, inputs.weight),
+         ("offsets", problem.offsetsShape, inputs.offsets), ("bias", [problem.outputChannels], inputs.bias)]
     }
 
-    /// The backward entry point on NaN-filled gradient buffers (an element it does not write fails).
+    /// The status of a call on `buffers`, or what the guard checks caught: a write outside a buffer or
+    /// into an input whatever the status, an unwritten output element after a successful call.
+    private func checked<T, R>(_ buffers: GuardedCall<T>, status: Int32, _ values: () -> R) -> Result<R, ComputeFailure> {
+        let violations = buffers.violations(succeeded: status == 0)
+        if !violations.isEmpty { return .failure(ComputeFailure(violations)) }
+        return status == 0 ? .success(values()) : .failure(failure(status))
+    }
+
+    private func call<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>, fill: T) -> Result<[T], ComputeFailure> {
+        let header = problemStruct(problem)
+        let buffers = GuardedCall(inputs: Self.inputBuffers(problem, inputs),
+                                  outputs: [("y", problem.outputShape, problem.outputCount)], fill: fill, checked: guarded)
+        defer { buffers.deallocate() }
+        let out = buffers.outputAddresses
+        let status = buffers.withInputAddresses { a in header.withUnsafeBytes { p in function(p.baseAddress, a[0], a[1], a[2], a[3], out[0]) } }
+        return checked(buffers, status: status) { buffers.values[0]! }
+    }
+
+    /// The backward entry point on guarded, NaN-filled gradient buffers.
     private func callBackward<T>(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<T>, gy: [T],
                                  fill: T) -> Result<DeformConvGradients<T>, ComputeFailure>? {
         guard let backwardFunction else { return nil }
         let header = problemStruct(problem)
-        let counts = [problem.xCount, problem.weightCount, problem.offsetsCount, problem.hasBias ? problem.outputChannels : nil]
-        let (status, outputs) = Self.withOutputs(counts, fill: fill) { out in
-            header.withUnsafeBytes { p in
-                Self.withAddresses([inputs.x, inputs.weight, inputs.offsets, inputs.bias, gy][...]) { a in
-                    backwardFunction(p.baseAddress, a[0], a[1], a[2], a[3], a[4], out[0], out[1], out[2], out[3])
-                }
-            }
+        let buffers = GuardedCall(inputs: Self.inputBuffers(problem, inputs) + [("gy", problem.outputShape, gy)],
+                                  outputs: [("gx", problem.xShape, problem.xCount), ("gweight", problem.weightShape, problem.weightCount),
+                                            ("goffsets", problem.offsetsShape, problem.offsetsCount),
+                                            ("gbias", [problem.outputChannels], problem.hasBias ? problem.outputChannels : nil)],
+                                  fill: fill, checked: guarded)
+        defer { buffers.deallocate() }
+        let out = buffers.outputAddresses
+        let status = buffers.withInputAddresses { a in
+            header.withUnsafeBytes { p in backwardFunction(p.baseAddress, a[0], a[1], a[2], a[3], a[4], out[0], out[1], out[2], out[3]) }
         }
-        guard status == 0 else { return .failure(failure(status)) }
-        return .success(DeformConvGradients(gx: outputs[0]!, gweight: outputs[1]!, goffsets: outputs[2]!, gbias: outputs[3]))
+        return checked(buffers, status: status) {
+            let values = buffers.values
+            return DeformConvGradients(gx: values[0]!, gweight: values[1]!, goffsets: values[2]!, gbias: values[3])
+        }
     }
 
-    /// Calls `body` with the base addresses of `arrays` in order (nil for a nil array), each valid
-    /// for the whole call: the nested `withUnsafeBytes` a C call with several buffers needs.
-    private static func withAddresses<T, R>(_ arrays: ArraySlice<[T]?>, _ addresses: [UnsafeRawPointer?] = [],
-                                           _ body: ([UnsafeRawPointer?]) -> R) -> R {
-        guard let first = arrays.first else { return body(addresses) }
-        guard let array = first else { return withAddresses(arrays.dropFirst(), addresses + [nil], body) }
-        return array.withUnsafeBytes { withAddresses(arrays.dropFirst(), addresses + [$0.baseAddress], body) }
-    }
-
-    /// Buffers of `counts` elements filled with `fill` (a NULL pointer for a nil count) for `body`
-    /// to write, read back as arrays with `body`'s status.
-    private static func withOutputs<T>(_ counts: [Int?], fill: T,
-                                       _ body: ([UnsafeMutableRawPointer?]) -> Int32) -> (status: Int32, outputs: [[T]?]) {
-        let buffers = counts.map { count in
-            count.map { count in
-                let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
-                buffer.initialize(repeating: fill)
-                return buffer
-            }
-        }
-        defer { buffers.forEach { $0?.deallocate() } }
-        let status = body(buffers.map { $0.flatMap { UnsafeMutableRawPointer($0.baseAddress) } })
-        return (status, buffers.map { $0.map(Array.init) })
-    }
+    /// The output fill: quiet NaNs with a payload (0x4DC0DE, 0x25A) that no arithmetic on finite
+    /// inputs produces, so that an element with these bits after the call was never written.
+    static let unwrittenFloat = Float(bitPattern: 0x7FCD_C0DE)
+    static let unwrittenHalf = Float16(bitPattern: 0x7E5A)
 
     public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> Result<[Float], ComputeFailure> {
-        call(problem, inputs, fill: .nan)
+        call(problem, inputs, fill: Self.unwrittenFloat)
     }
 
     public func compute(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> Result<[Float16], ComputeFailure> {
-        call(problem, inputs, fill: .nan)
+        call(problem, inputs, fill: Self.unwrittenHalf)
     }
 
     public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, gy: [Float]) -> Result<DeformConvGradients<Float>, ComputeFailure>? {
-        callBackward(problem, inputs, gy: gy, fill: .nan)
+        callBackward(problem, inputs, gy: gy, fill: Self.unwrittenFloat)
     }
 
     /// A float16 plugin gets and writes half buffers, as in the forward.
     public func computeBackward(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>, gy: [Float16]) -> Result<DeformConvGradients<Float16>, ComputeFailure>? {
-        callBackward(problem, inputs, gy: gy, fill: .nan)
+        callBackward(problem, inputs, gy: gy, fill: Self.unwrittenHalf)
     }
 }

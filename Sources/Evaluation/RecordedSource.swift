@@ -210,6 +210,7 @@ public struct FrameworkOutputsSource: RecordedSource {
                 return switch Self.parse(frameworkError: text) {
                 case let .rejected(errorClass, code, message): .rejected(errorClass: errorClass, code: code, message: message)
                 case let .unavailable(why): .unavailable(why.replacingOccurrences(of: "no outputs recorded", with: "no gradients recorded"))
+                case let .guardViolation(violations): .guardViolation(violations)  // parse never gives one
                 case .accepted, .output:
                     problem == nil
                         ? .gradients(DeformConvGradients(gx: [], gweight: [], goffsets: []), seconds: nil)

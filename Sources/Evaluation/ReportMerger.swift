@@ -44,6 +44,11 @@ public enum ReportMerger {
                   shard.totalPairs == info.totalPairs, report.kernels.map(\.name) == first.kernels.map(\.name) else {
                 throw MergeError(description: "\(name) (shard \(shard.index)/\(shard.count)) is not from the same run as \(firstName) (shard \(info.index)/\(info.count)): the shard count, files, cases or kernels differ")
             }
+            // Shards may run on machines with other core counts: only the mode's settings must agree.
+            guard report.determinism?.repeats == first.determinism?.repeats,
+                  report.determinism?.requireDeterministic == first.determinism?.requireDeterministic else {
+                throw MergeError(description: "\(name) (shard \(shard.index)/\(shard.count)) is not from the same run as \(firstName) (shard \(info.index)/\(info.count)): one ran in determinism mode (--repeat) with other settings")
+            }
             guard shard.positions.count == report.results.count else {
                 throw MergeError(description: "\(name): \(report.results.count) results but \(shard.positions.count) positions")
             }
@@ -79,6 +84,11 @@ public enum ReportMerger {
         merged.summary.failed = merged.results.count { $0.status == .fail }
         merged.summary.notImplemented = merged.results.count { $0.status == .notImplemented }
         merged.summary.backward = VerifyReport.BackwardSummary(merged.results)
+        // Determinism mode's findings are the results' own; its settings are every shard's.
+        merged.summary.nondeterministic = VerifyReport.nondeterministicCount(merged.results)
+        merged.coverage = SuiteCoverage.sum(reports.map(\.report.coverage))
+        merged.determinism = first.determinism
+        merged.determinism?.threadCounts = Array(Set(reports.flatMap { $0.report.determinism?.threadCounts ?? [] })).sorted()
         merged.summary.casesWithoutPass = reports.reduce(0) { $0 + $1.1.summary.casesWithoutPass }
         let kernels = max(first.kernels.count, 1)
         merged.summary.cases = Set(slots.indices.filter { slots[$0] != nil }.map { $0 / kernels }).count

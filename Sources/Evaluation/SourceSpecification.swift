@@ -137,7 +137,8 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
     }
 
     /// Builds a source that computes; a recorded source here is a usage error (nothing to run or time).
-    public func buildComputing() throws(SourceError) -> any ComputingSource {
+    /// `guarded` false builds a plugin without its guard checks, for timing.
+    public func buildComputing(guarded: Bool = true) throws(SourceError) -> any ComputingSource {
         switch self {
         case let .kernel(name, threads):
             guard let kernel = KernelRegistry.named(name, threads: threads) else {
@@ -148,7 +149,7 @@ public enum SourceSpecification: Codable, Sendable, Hashable, CustomStringConver
             let (uAcc, uS) = units.resolved()
             do {
                 return try PluginSource(path: path, symbol: symbol ?? PluginSource.defaultSymbol, backwardSymbol: backwardSymbol,
-                                        name: name, uAcc: uAcc, uS: uS, threads: threads)
+                                        name: name, uAcc: uAcc, uS: uS, threads: threads, guarded: guarded)
             } catch {
                 throw SourceError(error.description)
             }

@@ -101,7 +101,12 @@ public struct Verifier: Sendable {
             let owned = sources.indices.filter { shard.owns(fileIndex: fileIndex, position: caseIndex * count + $0) }
             guard !owned.isEmpty, !skip.contains(caseIndex) else { continue }
             events(.started(index: caseIndex, count: names.count, name: name))
-            for (index, result) in zip(owned, check(name, in: reader, sources: owned)) {
+            // A case is covered by the shard that owns its first pair, so that shards' coverages add up.
+            let covers = shard.owns(fileIndex: fileIndex, position: caseIndex * count)
+            let results = check(name, in: reader, sources: owned) { item in
+                if covers { outcome.coverage = (outcome.coverage ?? SuiteCoverage()).adding(item) }
+            }
+            for (index, result) in zip(owned, results) {
                 guard let result else { outcome.casesWithoutPass += 1; continue }
                 outcome.results.append(result)
                 outcome.localPositions.append(caseIndex * count + index)
@@ -139,8 +144,8 @@ public struct Verifier: Sendable {
         report.summary.failed = report.results.count { $0.status == .fail }
         report.summary.notImplemented = report.results.count { $0.status == .notImplemented }
         report.summary.backward = VerifyReport.BackwardSummary(report.results)
-        let nondeterministic = report.results.count { $0.nondeterministic != nil }
-        report.summary.nondeterministic = nondeterministic > 0 ? nondeterministic : nil
+        report.summary.nondeterministic = VerifyReport.nondeterministicCount(report.results)
+        report.coverage = SuiteCoverage.sum(outcomes.map(\.coverage))
         report.summary.casesWithoutPass = outcomes.reduce(0) { $0 + $1.casesWithoutPass }
         report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count
         if shard != nil {
@@ -152,7 +157,9 @@ public struct Verifier: Sendable {
 
     /// One case through the sources at `indices` (default: all). A malformed case fails for every source; the run goes on.
     /// nil for a source when the case has nothing to check in the run's passes.
-    func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil) -> [CaseResult?] {
+    /// `cover` sees the case before it is checked, for the suite's coverage.
+    func check(_ name: String, in reader: GoldenFileReader, sources indices: [Int]? = nil,
+               cover: (EvaluationCase) -> Void = { _ in }) -> [CaseResult?] {
         let chosen = indices ?? Array(self.sources.indices)
         let sources = chosen.map { self.sources[$0] }
         let header: CaseHeader
@@ -162,6 +169,7 @@ public struct Verifier: Sendable {
             return sources.map { CaseScorer.malformed(name, file: reader.path, source: $0.identity, why: error.description) }
         }
         let item = EvaluationCase(reader: reader, header: header, limits: limits)
+        cover(item)
         guard !Evaluation.passes(of: item, in: passes).isEmpty else { return sources.map { _ in nil } }
         return chosen.map { index in
             Evaluation.evaluate(item, with: self.sources[index], passes: passes, determinism: determinism,

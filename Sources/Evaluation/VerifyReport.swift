@@ -47,6 +47,13 @@ public struct VerifyReport: Codable, Sendable {
     }
 
     public var summary = Summary()
+
+    /// `Summary.nondeterministic` for `results`: their count, nil for none.
+    public static func nondeterministicCount(_ results: [CaseResult]) -> Int? {
+        let count = results.count { $0.nondeterministic != nil }
+        return count > 0 ? count : nil
+    }
+
     /// The sources of the run (built-in kernels, plugins, outputs files), in the order of their results.
     public var kernels: [SourceIdentity] = []
     public var results: [CaseResult] = []
@@ -56,6 +63,8 @@ public struct VerifyReport: Codable, Sendable {
     /// Determinism mode's settings (`verify --repeat N`), and the sources it could not repeat
     /// (recorded results); nil when the mode was off.
     public var determinism: DeterminismInfo?
+    /// What the run's valid cases cover (parameter values, sampling position classes); nil when none was read.
+    public var coverage: SuiteCoverage?
 
     public init() {}
 
@@ -98,6 +107,8 @@ public struct FileOutcome: Codable, Sendable {
     public var unreadable: UnreadableFile?
     /// Cases of this shard with nothing to check in the run's passes.
     public var casesWithoutPass = 0
+    /// What the cases this shard covers (those whose first pair it owns) cover.
+    public var coverage: SuiteCoverage?
 
     public init(file: String, cases: Int = 0, results: [CaseResult] = [], localPositions: [Int] = [], unreadable: UnreadableFile? = nil) {
         self.file = file

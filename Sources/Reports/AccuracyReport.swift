@@ -109,6 +109,7 @@ public enum AccuracyReport {
         out += BackwardSection.markdown(report)
         out += underflowSection(report)
         out += float16Section(report)
+        out += CoverageSection.markdown(report)
         let weak = Set(report.results.filter { $0.weak == true }.map { "\($0.file): \($0.caseName)" }).sorted()
         out += "\n## Weak cases\n\nValid cases where more than half the outputs equal their bias (every tap outside or masked to zero): they test little.\n\n"
         out += weak.isEmpty ? "None.\n" : weak.map { "- \($0)\n" }.joined()
@@ -134,15 +135,18 @@ public enum AccuracyReport {
         return out
     }
 
+    /// What determinism mode did, for the Markdown and HTML sections.
+    public static func determinismIntroduction(_ info: DeterminismInfo) -> String {
+        "Each computing source ran each case \(info.repeats) times, and sources that take a thread count also \(info.repeats) times at "
+            + info.threadCounts.map(String.init).joined(separator: " and ") + " threads; a result is nondeterministic when "
+            + "a bit of its output or of a gradient differed between runs ("
+            + nondeterminismRule(info.requireDeterministic) + ")."
+    }
+
     /// Determinism mode (`verify --repeat N`): the results whose bits differed between runs. Absent when the mode was off.
     private static func nondeterminismSection(_ report: VerifyReport) -> String {
         guard let info = report.determinism else { return "" }
-        var out = "\n## Nondeterministic results\n\n"
-        out += "Each computing source ran each case \(info.repeats) times, and sources that take a thread count also at "
-        out += info.threadCounts.map(String.init).joined(separator: " and ") + " threads; a result is nondeterministic when "
-        out += "a bit of its output or of a gradient differed between runs ("
-        out += info.requireDeterministic ? "a failure: --require-deterministic" : "a warning; --require-deterministic makes it a failure"
-        out += ").\n\n"
+        var out = "\n## Nondeterministic results\n\n" + determinismIntroduction(info) + "\n\n"
         if !info.notRepeated.isEmpty {
             out += "Not repeated (recorded results): \(info.notRepeated.joined(separator: ", ")).\n\n"
         }
@@ -219,11 +223,25 @@ public enum AccuracyReport {
                     // Counted apart, never a pass: JUnit's skipped, with the reason.
                     xml += "\n      <skipped message=\"\(escape(result.message ?? "not implemented"))\"/>\n    "
                 }
+                if let finding = result.nondeterministic {
+                    // A failure (in the message) with --require-deterministic; otherwise a warning CI shows with the case.
+                    xml += "\n      <system-out>\(XMLText.escape(nondeterministicWarning(finding, failed: result.status == .fail)))</system-out>\n    "
+                }
                 xml += "</testcase>\n"
             }
             xml += "  </testsuite>\n"
         }
         return xml + "</testsuites>\n"
+    }
+
+    /// "nondeterministic (a warning; --require-deterministic makes it a failure): forward y[3] differs …".
+    static func nondeterministicWarning(_ finding: String, failed: Bool) -> String {
+        "nondeterministic (" + nondeterminismRule(failed) + "): " + finding
+    }
+
+    /// What a nondeterministic result counts as.
+    static func nondeterminismRule(_ required: Bool) -> String {
+        required ? "a failure: --require-deterministic" : "a warning; --require-deterministic makes it a failure"
     }
 
     private static func detail(_ result: CaseResult) -> String {

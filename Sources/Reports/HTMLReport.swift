@@ -226,8 +226,23 @@ public enum HTMLReport {
             if failures.count > 50 { out += "<li>… and \(failures.count - 50) more (see accuracy.md)</li>\n" }
             out += "</ul>\n"
         }
+        out += nondeterminismList(verify)
         out += backwardTable(verify)
+        out += CoverageSection.html(verify)
         return out + "</section>\n"
+    }
+
+    /// Determinism mode's findings (`verify --repeat N`), as the accuracy report lists them; nothing when the mode was off.
+    private static func nondeterminismList(_ verify: VerifyReport) -> String {
+        guard let info = verify.determinism else { return "" }
+        var out = "<h3>Nondeterministic results</h3>\n<p class=\"meta\">\(h(AccuracyReport.determinismIntroduction(info)))</p>\n"
+        let found = verify.results.filter { $0.nondeterministic != nil }
+        guard !found.isEmpty else { return out + "<p id=\"nondeterministic\">None.</p>\n" }
+        out += "<ul class=\"notes\" id=\"nondeterministic\">\n"
+        for r in found {
+            out += "<li class=\"\(r.status == .fail ? "fail" : "warn")\"><b>\(h(r.caseName))</b> (\(h(r.file))) with <b>\(h(r.kernel))</b>: \(h(r.nondeterministic ?? ""))</li>\n"
+        }
+        return out + "</ul>\n"
     }
 
     /// The backward table of SPEC section 7 (the rows the accuracy report renders too).

@@ -18,6 +18,9 @@ public enum CaseOutcome: Sendable, Equatable {
     /// The source has no result for this case: nothing recorded, a record that cannot be scored, or a
     /// run that failed (a plugin's nonzero status). The reason, for the report.
     case unavailable(String)
+    /// A plugin's guard checks caught it writing outside its buffers, into an input, or leaving an
+    /// output element unwritten (include/dcn_kernel.h): the case fails with these reasons.
+    case guardViolation([GuardViolation])
 
     /// The outcome of a call that SPEC section 2 (or the source's own validation) rejected.
     public init(_ error: DeformConvError) {
@@ -36,6 +39,8 @@ public enum BackwardOutcome: Sendable, Equatable {
     case notImplemented
     /// The source has a backward pass but no result for this case; the reason.
     case unavailable(String)
+    /// A plugin's guard checks failed on the backward call (gx, gweight, goffsets, gbias, or an input).
+    case guardViolation([GuardViolation])
 
     public init(_ error: DeformConvError) {
         self = .rejected(errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)

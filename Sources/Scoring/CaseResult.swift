@@ -34,6 +34,8 @@ public struct CaseResult: Codable, Sendable {
     /// Determinism mode (`verify --repeat N`): which pass and tensor gave different bits between
     /// runs, and the first differing index; nil when every run agreed or the mode was off.
     public var nondeterministic: String?
+    /// What a plugin's guard checks caught on the forward call; nil when they passed or did not apply.
+    public var guardViolations: [GuardViolation]?
 
     public init(file: String, caseName: String, kernel: String, expect: String, expectedErrorCode: String? = nil,
                 status: Status, errorCode: String? = nil, errorClass: String? = nil, message: String? = nil,
@@ -59,7 +61,7 @@ public struct CaseResult: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case file, caseName = "case", kernel, expect, expectedErrorCode, status, errorCode, errorClass, message
-        case tags, dtype, ratio, accuracy, weak, seconds, backward, nondeterministic
+        case tags, dtype, ratio, accuracy, weak, seconds, backward, nondeterministic, guardViolations
     }
 }
 
@@ -84,6 +86,8 @@ public struct BackwardResult: Codable, Sendable {
     /// convention there (`DerivativeConvention`'s raw value, e.g. "zero_at_minus_one"): SPEC
     /// section 7's convention difference, still a failure.
     public var convention: String?
+    /// What a plugin's guard checks caught on the backward call; nil when they passed or did not apply.
+    public var guardViolations: [GuardViolation]?
 
     public init(status: Status, message: String? = nil, ratio: Double? = nil, tensors: [GradientStats] = [],
                 errorCode: String? = nil, errorClass: String? = nil, seconds: Double? = nil, convention: String? = nil) {

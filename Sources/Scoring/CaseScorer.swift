@@ -48,6 +48,10 @@ public enum CaseScorer {
         case let (.error(code), .unavailable(why)):
             result.expectedErrorCode = code.rawValue
             result.message = why
+        case let (.error(code), .guardViolation(violations)):
+            result.expectedErrorCode = code.rawValue
+            result.guardViolations = violations
+            result.message = FailureText.guardViolations(violations)
         case let (.ok, .output(values, _, seconds)):
             result.seconds = seconds
             do {
@@ -64,6 +68,9 @@ public enum CaseScorer {
             result.message = "\(label) accepted the call but gave no output" + (note.map { " (\($0))" } ?? "")
         case let (.ok, .unavailable(why)):
             result.message = why
+        case let (.ok, .guardViolation(violations)):
+            result.guardViolations = violations
+            result.message = FailureText.guardViolations(violations)
         }
         return result
     }
@@ -131,6 +138,10 @@ extension CaseScorer {
             return BackwardResult(status: .notImplemented, message: "\(label) has no backward pass")
         case let (_, .unavailable(why)):
             return BackwardResult(status: .fail, message: why)
+        case let (_, .guardViolation(violations)):
+            var result = BackwardResult(status: .fail, message: FailureText.guardViolations(violations))
+            result.guardViolations = violations
+            return result
         case let (.error(code), .rejected(errorClass, raised, message)):
             let passed = errorClass == code.exceptionClass.rawValue && (raised == nil || raised == code.rawValue)
             return BackwardResult(status: passed ? .pass : .fail,

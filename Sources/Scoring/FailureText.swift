@@ -44,3 +44,25 @@ public enum FailureText {
         return value == 0 ? "0" : String(format: "%.2e", value)
     }
 }
+
+extension FailureText {
+    /// "y: 1 of 48 elements not written (first at index 47, [0, 2, 3, 3])", "wrote 4 bytes past the end
+    /// of y", "wrote 1 byte before the start of gx", "wrote into input x: 1 of 64 elements changed (…)".
+    public static func guardViolation(_ v: GuardViolation) -> String {
+        let first = v.firstIndex.map { index in
+            " (first at index \(index)" + (v.firstPosition.map { ", [\($0.map(String.init).joined(separator: ", "))]" } ?? "") + ")"
+        } ?? ""
+        let bytes = v.count == 1 ? "1 byte" : "\(v.count) bytes"
+        switch v.kind {
+        case .notWritten: return "\(v.buffer): \(v.count) of \(v.elements) elements not written\(first)"
+        case .pastEnd: return "wrote \(bytes) past the end of \(v.buffer)"
+        case .beforeStart: return "wrote \(bytes) before the start of \(v.buffer)"
+        case .inputWritten: return "wrote into input \(v.buffer): \(v.count) of \(v.elements) elements changed\(first)"
+        }
+    }
+
+    /// Every violation of one call, "guard check failed: …; …".
+    public static func guardViolations(_ violations: [GuardViolation]) -> String {
+        "guard check failed: " + violations.map(guardViolation).joined(separator: "; ")
+    }
+}

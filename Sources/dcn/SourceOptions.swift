@@ -88,9 +88,9 @@ func buildSources(_ specifications: [SourceSpecification], threads: Int?) throws
 
 /// The same for the sources that compute (built-in kernels and plugins, not outputs files), which
 /// `bench` times and `run` records.
-func buildComputingSources(_ specifications: [SourceSpecification], threads: Int?) throws -> [any ComputingSource] {
+func buildComputingSources(_ specifications: [SourceSpecification], threads: Int?, guarded: Bool = true) throws -> [any ComputingSource] {
     try specifications.map { spec in
-        do throws(SourceError) { return try spec.with(threads: threads).buildComputing() } catch { throw Terminal.usageFailure(error.description) }
+        do throws(SourceError) { return try spec.with(threads: threads).buildComputing(guarded: guarded) } catch { throw Terminal.usageFailure(error.description) }
     }
 }
 

@@ -7,6 +7,12 @@ import XCTest
 private final class CallCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
+
     func next() -> Int {
         lock.lock()
         defer { lock.unlock() }
@@ -77,7 +83,103 @@ private struct PlantedNondeterministic: DeformConvKernel {
     }
 }
 
+/// `naive`, counting its forward float32 calls.
+private struct CountingKernel: DeformConvKernel {
+    let name = "counting", summary = "naive, counting its calls"
+    let accumulationUnitRoundoff = UnitRoundoff.float32, samplingUnitRoundoff = UnitRoundoff.float32
+    let calls = CallCounter()
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {
+        _ = calls.next()
+        return NaiveKernel().run(problem, inputs)
+    }
+
+    func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
+        runWidened(problem, inputs)
+    }
+}
+
 final class DeterminismTests: XCTestCase {
+    /// A small golden file of cases whose reordered channel sums change some bit (one group, one offset group).
+    private func smallGolden() throws -> String {
+        let cases = try ["basic-3x3", "basic-3x3-bias", "batch-2", "padding-1", "stride-2", "dilation-2"].enumerated().map {
+            try SuiteGenerator().validCase(recipe($0.element), seed: UInt64(7 + $0.offset)).0
+        }
+        return try writeGolden(cases, to: try temporaryFolder(self))
+    }
+
+    /// A thread variant runs as often as the source itself: --repeat 3 is three runs at each thread count.
+    func testEachThreadVariantRunsRepeatTimes() throws {
+        let folder = try temporaryFolder(self)
+        let golden = try writeGolden([try SuiteGenerator().validCase(recipe("dilation-2"), seed: 7).0], to: folder)
+        let main = CountingKernel(), variant = CountingKernel()
+        let report = Verifier(sources: [KernelSource(main)], passes: [.forward], determinism: Determinism(repeats: 3),
+                              variants: [[ThreadVariant(threads: 7, source: KernelSource(variant))]]).run(files: [golden])
+        XCTAssertEqual(report.results.count, 1)
+        XCTAssertEqual(main.calls.value, 3)
+        XCTAssertEqual(variant.calls.value, 3)
+        XCTAssertNil(report.results[0].nondeterministic)
+    }
+
+    /// A variant whose bits change only on its second call is caught, named by its run.
+    func testAVariantThatDiffersOnItsSecondRunIsCaught() throws {
+        var planted = PlantedNondeterministic()
+        planted.reorderBackward = false
+        let report = Verifier(sources: [KernelSource(NaiveKernel())], passes: [.forward], determinism: Determinism(repeats: 2),
+                              variants: [[ThreadVariant(threads: 7, source: KernelSource(planted))]]).run(files: [try smallGolden()])
+        let found = report.results.compactMap(\.nondeterministic)
+        XCTAssertFalse(found.isEmpty)
+        XCTAssertTrue(found.allSatisfy { $0.contains("and run 2 at 7 threads") }, "\(found)")
+    }
+
+    /// The findings survive `merge-reports`, and JUnit and the HTML page show them: a warning as
+    /// system-out, a failure with --require-deterministic.
+    func testFindingsSurviveMergeAndShowInJUnitAndHTML() throws {
+        let golden = try smallGolden()
+        for required in [false, true] {
+            let determinism = Determinism(repeats: 3, requireDeterministic: required)
+            let info = DeterminismInfo(repeats: 3, requireDeterministic: required, threadCounts: [1], notRepeated: [])
+            let shards = try (1...2).map { index in
+                var shard = Verifier(kernels: [PlantedNondeterministic()], shard: Shard(index: index, count: 2), determinism: determinism)
+                    .run(files: [golden])
+                shard.determinism = info
+                return (name: "shard \(index)", report: try ReportJSON.decode(VerifyReport.self, from: try ReportJSON.encode(shard)))
+            }
+            let merged = try ReportMerger.merge(shards)
+            let findings = shards.reduce(0) { $0 + ($1.report.summary.nondeterministic ?? 0) }
+            XCTAssertGreaterThan(findings, 0)
+            XCTAssertEqual(merged.summary.nondeterministic, findings)
+            XCTAssertEqual(merged.results.count { $0.nondeterministic != nil }, findings)
+            XCTAssertEqual(merged.determinism, info)
+            XCTAssertEqual(merged.exitCode, required ? 1 : 0)
+
+            let junit = AccuracyReport.junit(merged)
+            let warnings = junit.components(separatedBy: "<system-out>nondeterministic (").count - 1
+            XCTAssertEqual(warnings, findings)
+            if required {
+                XCTAssertTrue(junit.contains("<failure message=\"nondeterministic: "), junit)
+                XCTAssertEqual(junit.components(separatedBy: "<failure ").count - 1, merged.summary.failed)
+            } else {
+                XCTAssertFalse(junit.contains("<failure "))
+                XCTAssertTrue(junit.contains("a warning; --require-deterministic makes it a failure): forward y["))
+            }
+
+            let page = HTMLReport.page(HTMLReport.Inputs(verify: merged))
+            XCTAssertTrue(page.contains("<h3>Nondeterministic results</h3>"))
+            let first = try XCTUnwrap(merged.results.first { $0.nondeterministic != nil })
+            XCTAssertTrue(page.contains("<li class=\"\(required ? "fail" : "warn")\"><b>\(first.caseName)</b>"), page)
+        }
+        // Shards of different determinism settings are not one run.
+        var one = Verifier(kernels: [NaiveKernel()], shard: Shard(index: 1, count: 2)).run(files: [golden])
+        one.determinism = DeterminismInfo(repeats: 2, requireDeterministic: false, threadCounts: [1], notRepeated: [])
+        let two = Verifier(kernels: [NaiveKernel()], shard: Shard(index: 2, count: 2)).run(files: [golden])
+        XCTAssertThrowsError(try ReportMerger.merge([("one", one), ("two", two)])) { error in
+            XCTAssertTrue("\(error)".contains("determinism mode"), "\(error)")
+        }
+        // Without the mode the page has no such section.
+        XCTAssertFalse(HTMLReport.page(HTMLReport.Inputs(verify: two)).contains("Nondeterministic"))
+    }
+
     /// The committed golden file, found from this source file.
     static let committedVectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("vectors/dcn-default.h5").path

@@ -9,23 +9,8 @@ final class PluginTests: XCTestCase {
     /// The suite's cases with gy: every valid case, and the backward error cases.
     static let backwardCases = DefaultSuite.valid.count + DefaultSuite.errors.count { $0.name.hasPrefix("grad-") }
 
-    /// Compiles tools/examples/plugin/`source` into a shared library in a temporary folder.
     private func compile(_ source: String, defines: [String] = [], as name: String) throws -> String {
-        let compiler = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let compiler else { throw XCTSkip("skipped: no C compiler (cc, gcc or clang) to build the example plugin") }
-        let folder = try temporaryFolder(self)
-        let library = folder + "/lib\(name).so"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = ["-shared", "-fPIC", "-O2", "-Wall", "-I", byoPackageRoot.appendingPathComponent("include").path]
-            + defines + [byoPackageRoot.appendingPathComponent("tools/examples/plugin/\(source)").path, "-o", library, "-lm"]
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let messages = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "cc failed: \(messages)")
-        return library
+        try compilePlugin(source, defines: defines, as: name, for: self)
     }
 
     private var golden: String { byoPackageRoot.appendingPathComponent("vectors/dcn-default.h5").path }

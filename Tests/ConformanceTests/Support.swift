@@ -27,6 +27,21 @@ func writeGolden(_ cases: [GoldenCase], to folder: String, name: String = "plant
     return path
 }
 
+/// Runs `executable` with `arguments` to its end: its status and its standard output and error, together.
+func runTool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
 func recipe(_ name: String) -> CaseRecipe {
     DefaultSuite.valid.first { $0.name == name }!
 }
@@ -145,15 +160,5 @@ func runPython(_ arguments: [String], environment: [String: String] = [:]) throw
     probe.waitUntilExit()
     guard probe.terminationStatus == 0 else { throw XCTSkip("skipped: python3 lacks h5py or numpy (pip install h5py numpy)") }
 
-    let run = Process()
-    run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    run.arguments = ["python3"] + arguments
-    run.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe()
-    run.standardOutput = output
-    run.standardError = output
-    try run.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    run.waitUntilExit()
-    return (run.terminationStatus, text)
+    return try runTool("/usr/bin/env", ["python3"] + arguments, environment: environment)
 }

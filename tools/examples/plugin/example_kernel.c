@@ -14,6 +14,11 @@
  * rounded to float16 once at the end. Compiled with -DDCN_PLANTED_MMCV its backward follows
  * mmcv's convention instead of the contract's: no offsets gradient when py or px is exactly -1
  * (mmcv's coordinate weight checks -1 < p < H), which the report names as such.
+ *
+ * Four more builds break the guard checks (include/dcn_kernel.h) for the tests to catch:
+ * -DDCN_GUARD_UNWRITTEN leaves the last element of y unwritten, -DDCN_GUARD_PAST_END writes one
+ * element past the end of y, -DDCN_GUARD_BEFORE_START writes the byte before the start of gx, and
+ * -DDCN_GUARD_WRITES_INPUT writes into x (its first element).
  */
 #include <math.h>
 #include <stdint.h>
@@ -144,9 +149,21 @@ int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, 
                     }
                     if (p->has_bias) sum += load(bias, o, half);
                     const int64_t out = ((n * p->co + o) * p->ho + ho) * p->wo + wo;
+#ifdef DCN_GUARD_UNWRITTEN
+                    if (out == p->n * p->co * p->ho * p->wo - 1) continue; /* the planted guard bug */
+#endif
                     if (half) ((uint16_t *)y)[out] = float_to_half(sum);
                     else ((float *)y)[out] = sum;
                 }
+#ifdef DCN_GUARD_PAST_END
+    /* the planted guard bug: one element past the end of y */
+    const int64_t end = p->n * p->co * p->ho * p->wo;
+    if (half) ((uint16_t *)y)[end] = 0;
+    else ((float *)y)[end] = 0;
+#endif
+#ifdef DCN_GUARD_WRITES_INPUT
+    ((unsigned char *)x)[0] ^= 1; /* the planted guard bug: x is const */
+#endif
     return 0;
 }
 
@@ -233,6 +250,9 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
     store(gweight, aw, w_count, half);
     store(goffsets, ao, o_count, half);
     if (p->has_bias) store(gbias, ab, p->co, half);
+#ifdef DCN_GUARD_BEFORE_START
+    ((unsigned char *)gx)[-1] = 0; /* the planted guard bug */
+#endif
     free(acc);
     return 0;
 }
