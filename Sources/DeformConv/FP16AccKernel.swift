@@ -18,11 +18,10 @@
 /// 4. the output is the final accumulator (exact in either output type).
 ///
 /// Vectorised like `simd`, with every accumulator update rounded through F16C.
-public struct FP16AccKernel: DeformConvKernel {
+public struct FP16AccKernel: UniformPrecisionKernel {
     public let name = "fp16acc"
     public let summary = "float16 accumulation: samples and every accumulator update rounded to half (vcvtps2ph: 12×32 AVX-512 or 6×16 F16C)"
-    public let accumulationUnitRoundoff = UnitRoundoff.float16
-    public let samplingUnitRoundoff = UnitRoundoff.float16
+    public let unitRoundoff = UnitRoundoff.float16
     public var tiling: Tiling
 
     public init(tiling: Tiling = .standard) {

@@ -136,13 +136,23 @@ extension DeformConvKernel {
     }
 }
 
+/// A kernel whose accumulation and sampling arithmetic have one precision: it states one unit roundoff.
+public protocol UniformPrecisionKernel: DeformConvKernel {
+    /// The unit roundoff of all its arithmetic, both u_acc and u_s.
+    var unitRoundoff: Double { get }
+}
+
+extension UniformPrecisionKernel {
+    public var accumulationUnitRoundoff: Double { unitRoundoff }
+    public var samplingUnitRoundoff: Double { unitRoundoff }
+}
+
 /// A kernel that computes in Float32: both its unit roundoffs are Float32's, and a float16 problem
 /// runs on widened inputs, each output and gradient rounded to Float16 once.
-public protocol Float32Kernel: DeformConvKernel {}
+public protocol Float32Kernel: UniformPrecisionKernel {}
 
 extension Float32Kernel {
-    public var accumulationUnitRoundoff: Double { UnitRoundoff.float32 }
-    public var samplingUnitRoundoff: Double { UnitRoundoff.float32 }
+    public var unitRoundoff: Double { UnitRoundoff.float32 }
 
     public func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float16>) -> [Float16] {
         runWidened(problem, inputs)

@@ -20,11 +20,10 @@ public struct ReferenceOutput: Sendable {
 /// Products of Float32 or Float16 inputs are exact in Float64 and the sampling
 /// position base + offset is too, so the only rounding is in the bilinear weights
 /// and the sums, far below the Float32 tolerances it is used to check.
-public struct ReferenceKernel: DeformConvKernel {
+public struct ReferenceKernel: UniformPrecisionKernel {
     public let name = "reference"
     public let summary = "float64 evaluation of the formulas; generates golden vectors"
-    public let accumulationUnitRoundoff = UnitRoundoff.float64
-    public let samplingUnitRoundoff = UnitRoundoff.float64
+    public let unitRoundoff = UnitRoundoff.float64
     /// Threads `evaluate` and `evaluateBackward` share their work among; the results do not depend on it.
     public let threads: Int
 

@@ -78,15 +78,9 @@ public enum ReportMerger {
         // Pairs no shard produced are those a reader child skipped past; every pair is
         // otherwise accounted for by exactly one shard.
         merged.unreadable = info.files.compactMap { unreadable[$0] }
-        merged.summary.files = info.files.count
-        merged.summary.unreadableFiles = merged.unreadable.count
-        merged.summary.passed = merged.results.count { $0.status == .pass }
-        merged.summary.failed = merged.results.count { $0.status == .fail }
-        merged.summary.notImplemented = merged.results.count { $0.status == .notImplemented }
-        merged.summary.backward = VerifyReport.BackwardSummary(merged.results)
-        // Determinism mode's findings are the results' own; its settings are every shard's.
-        merged.summary.nondeterministic = VerifyReport.nondeterministicCount(merged.results)
+        merged.countResults(files: info.files.count)
         merged.coverage = SuiteCoverage.sum(reports.map(\.report.coverage))
+        // Determinism mode's findings are the results' own (counted above); its settings are every shard's.
         merged.determinism = first.determinism
         merged.determinism?.threadCounts = Array(Set(reports.flatMap { $0.report.determinism?.threadCounts ?? [] })).sorted()
         merged.summary.casesWithoutPass = reports.reduce(0) { $0 + $1.1.summary.casesWithoutPass }

@@ -138,13 +138,7 @@ public struct Verifier: Sendable {
         }
         placed.sort { $0.0 < $1.0 }
         report.results = placed.map(\.1)
-        report.summary.files = files.count
-        report.summary.unreadableFiles = report.unreadable.count
-        report.summary.passed = report.results.count { $0.status == .pass }
-        report.summary.failed = report.results.count { $0.status == .fail }
-        report.summary.notImplemented = report.results.count { $0.status == .notImplemented }
-        report.summary.backward = VerifyReport.BackwardSummary(report.results)
-        report.summary.nondeterministic = VerifyReport.nondeterministicCount(report.results)
+        report.countResults(files: files.count)
         report.coverage = SuiteCoverage.sum(outcomes.map(\.coverage))
         report.summary.casesWithoutPass = outcomes.reduce(0) { $0 + $1.casesWithoutPass }
         report.summary.cases = Set(placed.map { $0.0 / max(sources.count, 1) }).count

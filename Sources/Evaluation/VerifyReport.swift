@@ -48,10 +48,17 @@ public struct VerifyReport: Codable, Sendable {
 
     public var summary = Summary()
 
-    /// `Summary.nondeterministic` for `results`: their count, nil for none.
-    public static func nondeterministicCount(_ results: [CaseResult]) -> Int? {
-        let count = results.count { $0.nondeterministic != nil }
-        return count > 0 ? count : nil
+    /// Sets the summary's counts that follow from `results` and `unreadable` (and `files`, the
+    /// files of the run), the same for a run and for the merge of its shards.
+    mutating func countResults(files: Int) {
+        summary.files = files
+        summary.unreadableFiles = unreadable.count
+        summary.passed = results.count { $0.status == .pass }
+        summary.failed = results.count { $0.status == .fail }
+        summary.notImplemented = results.count { $0.status == .notImplemented }
+        summary.backward = BackwardSummary(results)
+        let nondeterministic = results.count { $0.nondeterministic != nil }
+        summary.nondeterministic = nondeterministic > 0 ? nondeterministic : nil
     }
 
     /// The sources of the run (built-in kernels, plugins, outputs files), in the order of their results.

@@ -115,19 +115,10 @@ public final class GoldenFileReader {
 
     /// Attributes and tensor specs of one case, turned into the operator's arguments.
     public func header(of name: String) throws(GoldenFileError) -> CaseHeader {
-        let group = try open(name)
-        func fail(_ field: String, _ message: String) -> GoldenFileError {
-            GoldenFileError(file: path, caseName: name, field: field, message: message)
-        }
-        func attribute(_ field: String) throws(GoldenFileError) -> Attribute? {
-            do { return try group.attribute(field) } catch { throw GoldenFileError(error, caseName: name, field: field) }
-        }
-        func required(_ field: String) throws(GoldenFileError) -> Attribute {
-            guard let value = try attribute(field) else { throw fail(field, "required attribute is missing") }
-            return value
-        }
+        let fields = CaseFields(path: path, name: name, group: try open(name))
+        let fail = fields.fail
         func string(_ field: String) throws(GoldenFileError) -> String? {
-            guard let value = try attribute(field) else { return nil }
+            guard let value = try fields.attribute(field) else { return nil }
             guard let text = Self.string(value) else { throw fail(field, "must be a string, found \(value.type)") }
             return text
         }
@@ -153,35 +144,23 @@ public final class GoldenFileReader {
 
         var parameters: [String: IntParameter] = [:]
         for field in GoldenSchema.integerListParameters + GoldenSchema.integerScalarParameters {
-            parameters[field] = Self.intParameter(try required(field).value)
+            parameters[field] = Self.intParameter(try fields.required(field).value)
         }
-        let modulated = Self.boolParameter(try required("modulated").value)
+        let modulated = Self.boolParameter(try fields.required("modulated").value)
 
-        func spec(_ field: String) throws(GoldenFileError) -> TensorSpec {
-            guard group.contains(field) else { throw fail(field, "required dataset is missing") }
-            do {
-                let info = try group.datasetInfo(field)
-                return TensorSpec(shape: info.shape, dtype: Self.dataType(info.type))
-            } catch {
-                throw GoldenFileError(error, caseName: name, field: field)
-            }
-        }
         let arguments = DeformConvArguments(
-            x: try spec("x"), weight: try spec("weight"), offsets: try spec("offsets"),
-            bias: group.contains("bias") ? try spec("bias") : nil,
+            x: try fields.requiredSpec("x"), weight: try fields.requiredSpec("weight"), offsets: try fields.requiredSpec("offsets"),
+            bias: try fields.spec("bias"),
             kernelSize: parameters["kernel_size"]!, strides: parameters["strides"]!,
             padding: parameters["padding"]!, dilations: parameters["dilations"]!,
             groups: parameters["groups"]!, deformableGroups: parameters["deformable_groups"]!,
             modulated: modulated)
-        var outputType: DataType?
-        if group.contains("y") {
-            outputType = try spec("y").dtype
-        } else if expect == .ok {
+        let outputType = try fields.spec("y")?.dtype
+        if outputType == nil, expect == .ok {
             throw fail("y", "required dataset is missing (expect is \"ok\")")
         }
         return CaseHeader(name: name, tags: tags, description: try string("description"),
-                          expect: expect, arguments: arguments, outputType: outputType,
-                          gy: group.contains("gy") ? try spec("gy") : nil)
+                          expect: expect, arguments: arguments, outputType: outputType, gy: try fields.spec("gy"))
     }
 
     /// The input tensors of a validated case, converted to the problem's element type.
@@ -320,13 +299,10 @@ public final class GoldenFileWriter {
     public init(path: String, generator: String, reference: String) throws(GoldenFileError) {
         self.path = path
         do {
-            file = try File.create(path)
-            let root = try file.root
-            try root.setAttribute("format", string: GoldenSchema.format)
-            try root.setAttribute("format_version", [Int64(GoldenSchema.formatVersion)], scalar: true)
-            try root.setAttribute("generator", string: generator)
-            try root.setAttribute("reference", string: reference)
-            cases = try root.createGroup(GoldenSchema.casesGroup)
+            (file, cases) = try CaseFile.creating(path, format: GoldenSchema.format, version: GoldenSchema.formatVersion) { root throws(HDF5Error) in
+                try root.setAttribute("generator", string: generator)
+                try root.setAttribute("reference", string: reference)
+            }
         } catch {
             throw GoldenFileError(error)
         }

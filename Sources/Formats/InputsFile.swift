@@ -52,37 +52,18 @@ public final class InputsFileReader {
 
     /// The call a case describes, from its attributes and dataset shapes (no data read).
     public func header(of name: String) throws(GoldenFileError) -> InputsCase {
-        let group = try open(name)
-        func fail(_ field: String, _ message: String) -> GoldenFileError {
-            GoldenFileError(file: path, caseName: name, field: field, message: message)
-        }
-        func attribute(_ field: String) throws(GoldenFileError) -> AttributeValue? {
-            do { return try group.attribute(field)?.value } catch { throw GoldenFileError(error, caseName: name, field: field) }
-        }
+        let fields = CaseFields(path: path, name: name, group: try open(name))
         func required(_ field: String) throws(GoldenFileError) -> IntParameter {
-            guard let value = try attribute(field) else { throw fail(field, "required attribute is missing") }
-            return GoldenFileReader.intParameter(value)
+            GoldenFileReader.intParameter(try fields.required(field).value)
         }
-        func spec(_ field: String) throws(GoldenFileError) -> TensorSpec? {
-            guard group.contains(field) else { return nil }
-            do {
-                let info = try group.datasetInfo(field)
-                return TensorSpec(shape: info.shape, dtype: GoldenFileReader.dataType(info.type))
-            } catch {
-                throw GoldenFileError(error, caseName: name, field: field)
-            }
-        }
-        func requiredSpec(_ field: String) throws(GoldenFileError) -> TensorSpec {
-            guard let found = try spec(field) else { throw fail(field, "required dataset is missing") }
-            return found
-        }
-        let modulated = try attribute("modulated").map(GoldenFileReader.boolParameter) ?? .value(true)
+        let modulated = try fields.attribute("modulated").map { GoldenFileReader.boolParameter($0.value) } ?? .value(true)
         let arguments = DeformConvArguments(
-            x: try requiredSpec("x"), weight: try requiredSpec("weight"), offsets: try requiredSpec("offsets"), bias: try spec("bias"),
+            x: try fields.requiredSpec("x"), weight: try fields.requiredSpec("weight"), offsets: try fields.requiredSpec("offsets"),
+            bias: try fields.spec("bias"),
             kernelSize: try required("kernel_size"), strides: try required("strides"), padding: try required("padding"),
             dilations: try required("dilations"), groups: try required("groups"), deformableGroups: try required("deformable_groups"),
             modulated: modulated)
-        return InputsCase(name: name, description: group.stringAttribute("description"), arguments: arguments, gy: try spec("gy"))
+        return InputsCase(name: name, description: fields.group.stringAttribute("description"), arguments: arguments, gy: try fields.spec("gy"))
     }
 
     /// The tensors of a validated case as float64 (exactly the stored numbers), and gy when the

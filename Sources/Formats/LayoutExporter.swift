@@ -27,14 +27,11 @@ public enum LayoutExporter {
         let file: File
         let cases: Group
         do throws(HDF5Error) {
-            file = try File.create(out)
-            let root = try file.root
-            try root.setAttribute("format", string: format)
-            try root.setAttribute("format_version", [Int64(1)], scalar: true)
-            try root.setAttribute("layout", string: layout.rawValue)
-            try root.setAttribute("golden", string: path)
-            try root.setAttribute("generator", string: generator)
-            cases = try root.createGroup(GoldenSchema.casesGroup)
+            (file, cases) = try CaseFile.creating(out, format: format, version: 1) { root throws(HDF5Error) in
+                try root.setAttribute("layout", string: layout.rawValue)
+                try root.setAttribute("golden", string: path)
+                try root.setAttribute("generator", string: generator)
+            }
         } catch {
             throw GoldenFileError(error)
         }

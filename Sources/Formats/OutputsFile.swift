@@ -58,16 +58,13 @@ public final class OutputsFileWriter {
     public init(path: String, producer: String, golden: String?, kernel: String?, uAcc: Double?, uS: Double?) throws(OutputsFileError) {
         self.path = path
         do {
-            file = try File.create(path)
-            let root = try file.root
-            try root.setAttribute("format", string: OutputsSchema.format)
-            try root.setAttribute("format_version", [Int64(OutputsSchema.formatVersion)], scalar: true)
-            try root.setAttribute("producer", string: producer)
-            if let golden { try root.setAttribute("golden", string: golden) }
-            if let kernel { try root.setAttribute("kernel", string: kernel) }
-            if let uAcc { try root.setAttribute("u_acc", [uAcc], scalar: true) }
-            if let uS { try root.setAttribute("u_s", [uS], scalar: true) }
-            cases = try root.createGroup(GoldenSchema.casesGroup)
+            (file, cases) = try CaseFile.creating(path, format: OutputsSchema.format, version: OutputsSchema.formatVersion) { root throws(HDF5Error) in
+                try root.setAttribute("producer", string: producer)
+                if let golden { try root.setAttribute("golden", string: golden) }
+                if let kernel { try root.setAttribute("kernel", string: kernel) }
+                if let uAcc { try root.setAttribute("u_acc", [uAcc], scalar: true) }
+                if let uS { try root.setAttribute("u_s", [uS], scalar: true) }
+            }
         } catch {
             throw OutputsFileError("cannot create \(path): \(error)")
         }

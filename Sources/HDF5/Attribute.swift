@@ -57,18 +57,14 @@ extension Group {
     public func attribute(_ name: String) throws(HDF5Error) -> Attribute? {
         let site = try site(attributePath(name), "read attribute")
         guard try site.check(tri: H5Aexists(id, name), "H5Aexists failed") else { return nil }
-        let aid = try site.check(H5Aopen(id, name, chdf5_P_DEFAULT()), "H5Aopen failed")
-        defer { H5Aclose(aid) }
-        let fileType = try site.check(H5Aget_type(aid), "H5Aget_type failed")
-        defer { H5Tclose(fileType) }
-        let space = try site.check(H5Aget_space(aid), "H5Aget_space failed")
-        defer { H5Sclose(space) }
-        let stored = classify(fileType)
-        guard let shape = try dataspaceShape(space, site) else {
-            return Attribute(name: name, type: stored, shape: [], value: .unsupported("empty attribute (null dataspace)"))
+        return try withOpened(name, .attribute, site) { (aid, fileType, space) throws(HDF5Error) in
+            let stored = classify(fileType)
+            guard let shape = try dataspaceShape(space, site) else {
+                return Attribute(name: name, type: stored, shape: [], value: .unsupported("empty attribute (null dataspace)"))
+            }
+            let value = try readValue(aid, fileType: fileType, stored: stored, space: space, shape: shape, site)
+            return Attribute(name: name, type: stored, shape: shape, value: value)
         }
-        let value = try readValue(aid, fileType: fileType, stored: stored, space: space, shape: shape, site)
-        return Attribute(name: name, type: stored, shape: shape, value: value)
     }
 
     private func readValue(_ aid: hid_t, fileType: hid_t, stored: StoredType, space: hid_t, shape: [Int],

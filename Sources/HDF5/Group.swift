@@ -140,13 +140,15 @@ public final class Group {
     /// null dataspace has shape [0].
     public func datasetInfo(_ name: String) throws(HDF5Error) -> DatasetInfo {
         let site = try site(childPath(name), "read dataset info")
-        let did = try site.check(H5Dopen2(id, name, chdf5_P_DEFAULT()), "H5Dopen2 failed")
-        defer { H5Dclose(did) }
-        let type = try site.check(H5Dget_type(did), "H5Dget_type failed")
-        defer { H5Tclose(type) }
-        let space = try site.check(H5Dget_space(did), "H5Dget_space failed")
-        defer { H5Sclose(space) }
-        let shape = try dataspaceShape(space, site) ?? [0]
+        return try withOpened(name, .dataset, site) { (did, type, space) throws(HDF5Error) in
+            let shape = try dataspaceShape(space, site) ?? [0]
+            let (chunks, filters) = try storage(of: did, site)
+            return DatasetInfo(shape: shape, type: classify(type), chunks: chunks, filters: filters)
+        }
+    }
+
+    /// The chunk shape (nil unless chunked) and filter pipeline of an open dataset.
+    private func storage(of did: hid_t, _ site: Site) throws(HDF5Error) -> (chunks: [Int]?, filters: [String]) {
         let dcpl = try site.check(H5Dget_create_plist(did), "H5Dget_create_plist failed")
         defer { H5Pclose(dcpl) }
 
@@ -175,7 +177,20 @@ public final class Group {
             if filter < 0 { throw site.stackError("H5Pget_filter2 failed") }
             filters.append(filterName(filter, decodeCString(nameBuffer)))
         }
-        return DatasetInfo(shape: shape, type: classify(type), chunks: chunks, filters: filters)
+        return (chunks, filters)
+    }
+
+    /// Opens the attribute or dataset `name` of this group with its stored type and dataspace, all
+    /// closed when `body` returns.
+    func withOpened<R>(_ name: String, _ kind: ObjectCalls, _ site: Site,
+                       _ body: (_ object: hid_t, _ type: hid_t, _ space: hid_t) throws(HDF5Error) -> R) throws(HDF5Error) -> R {
+        let object = try site.check(kind.open(id, name), "\(kind.openName) failed")
+        defer { kind.close(object) }
+        let type = try site.check(kind.getType(object), "\(kind.prefix)get_type failed")
+        defer { H5Tclose(type) }
+        let space = try site.check(kind.getSpace(object), "\(kind.prefix)get_space failed")
+        defer { H5Sclose(space) }
+        return try body(object, type, space)
     }
 
     /// Writes a dataset of the stored type of T (Float16 -> h5py-style 2-byte IEEE float).
@@ -278,6 +293,21 @@ public final class Group {
         try site.check(status, "H5Dread failed")
         return (shape, values)
     }
+}
+
+/// HDF5's calls for one kind of object with a stored type and a dataspace (attribute, dataset).
+struct ObjectCalls: Sendable {
+    /// The API's prefix in error messages ("H5A"), and its open call's name ("H5Aopen").
+    let prefix: String, openName: String
+    let open: @Sendable (hid_t, String) -> hid_t
+    let close: @Sendable (hid_t) -> Void
+    let getType: @Sendable (hid_t) -> hid_t
+    let getSpace: @Sendable (hid_t) -> hid_t
+
+    static let attribute = ObjectCalls(prefix: "H5A", openName: "H5Aopen", open: { H5Aopen($0, $1, chdf5_P_DEFAULT()) },
+                                       close: { H5Aclose($0) }, getType: { H5Aget_type($0) }, getSpace: { H5Aget_space($0) })
+    static let dataset = ObjectCalls(prefix: "H5D", openName: "H5Dopen2", open: { H5Dopen2($0, $1, chdf5_P_DEFAULT()) },
+                                     close: { H5Dclose($0) }, getType: { H5Dget_type($0) }, getSpace: { H5Dget_space($0) })
 }
 
 /// Creates a scalar (shape []) or simple dataspace; the caller closes it.
