@@ -175,7 +175,21 @@ def make_inputs(shape, seed):
     """float32 inputs in MindSpore's layout: x, weight uniform in [-1, 1); offsets (N, 3K, Ho, Wo)
     with dx and dy uniform in [-2, 2] and masks in [0, 1)."""
     import numpy as np
+    return draw_inputs(np.random.default_rng(seed), shape)
+
+
+def make_inputs_and_gradient(shape, seed):
+    """The inputs, then gy (N, Co, Ho, Wo) uniform in [-1, 1) from the same generator."""
+    import numpy as np
     rng = np.random.default_rng(seed)
+    x, weight, offsets = draw_inputs(rng, shape)
+    gy = rng.uniform(-1, 1, (shape.n, shape.co, shape.ho, shape.wo)).astype(np.float32)
+    return x, weight, offsets, gy
+
+
+def draw_inputs(rng, shape):
+    """x, weight and offsets drawn in this order from rng (make_inputs' layout and ranges)."""
+    import numpy as np
     x = rng.uniform(-1, 1, (shape.n, shape.c, shape.h, shape.w)).astype(np.float32)
     weight = rng.uniform(-1, 1, (shape.co, shape.c // shape.g, shape.kh, shape.kw)).astype(np.float32)
     k = shape.taps
@@ -183,20 +197,6 @@ def make_inputs(shape, seed):
     masks = rng.uniform(0, 1, (shape.n, k, shape.ho, shape.wo))
     offsets = np.concatenate([shifts, masks], axis=1).astype(np.float32)
     return x, weight, offsets
-
-
-def make_inputs_and_gradient(shape, seed):
-    """The inputs, then gy (N, Co, Ho, Wo) uniform in [-1, 1) from the same generator."""
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, (shape.n, shape.c, shape.h, shape.w)).astype(np.float32)
-    weight = rng.uniform(-1, 1, (shape.co, shape.c // shape.g, shape.kh, shape.kw)).astype(np.float32)
-    k = shape.taps
-    shifts = rng.uniform(-2, 2, (shape.n, 2 * k, shape.ho, shape.wo))
-    masks = rng.uniform(0, 1, (shape.n, k, shape.ho, shape.wo))
-    offsets = np.concatenate([shifts, masks], axis=1).astype(np.float32)
-    gy = rng.uniform(-1, 1, (shape.n, shape.co, shape.ho, shape.wo)).astype(np.float32)
-    return x, weight, offsets, gy
 
 
 def torchvision_layout(offsets, taps):
