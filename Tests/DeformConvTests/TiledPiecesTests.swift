@@ -13,7 +13,7 @@ final class TiledPiecesTests: XCTestCase {
                                       (14, true, [14]), (20, false, [14, 6]), (27, true, [14, 13]), (512, true, Array(repeating: 14, count: 31) + Array(repeating: 13, count: 6))] {
             let problem = try TiledKernelTests.problem("ic4ih5oc\(co)kh3ph1pw1", bias: false)
             let tiled = TiledConvolution(problem, tiling: Tiling(pixelsPerTile: 32, reductionRows: 256, microkernel: entry))
-            XCTAssertEqual(tiled.balancedSlivers, balanced, "Co \(co)")
+            XCTAssertEqual(tiled.outputSlivers.balanced, balanced, "Co \(co)")
             let starts = (0...tiled.slivers).map(tiled.sliverStart)
             XCTAssertEqual(starts.first, 0)
             XCTAssertEqual(starts.last, co, "Co \(co)")

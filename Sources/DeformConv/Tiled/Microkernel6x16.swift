@@ -8,6 +8,18 @@
 @inline(never)
 func microkernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    microkernel6x16Body(k, b, c, ldc) { i in
+        let w = a + 6 * i
+        return (w[0], w[1], w[2], w[3], w[4], w[5])
+    }
+}
+
+/// The 6×16 kernels' common body: `weights(i)` gives A's six values for k = i, from a packed
+/// sliver (`microkernel6x16`) or from six rows read in place (`microkernel6x16InPlace`). Inlined
+/// into each, so the closure vanishes; one FMA chain over k per element, from C's value.
+@inline(__always)
+func microkernel6x16Body(_ k: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                         _ weights: (Int) -> (Float, Float, Float, Float, Float, Float)) {
     typealias V = SIMD8<Float>
     let c0 = UnsafeMutableRawPointer(c), c1 = UnsafeMutableRawPointer(c + ldc), c2 = UnsafeMutableRawPointer(c + 2 * ldc)
     let c3 = UnsafeMutableRawPointer(c + 3 * ldc), c4 = UnsafeMutableRawPointer(c + 4 * ldc), c5 = UnsafeMutableRawPointer(c + 5 * ldc)
@@ -17,22 +29,22 @@ func microkernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Flo
     var c30 = c3.loadUnaligned(as: V.self), c31 = c3.loadUnaligned(fromByteOffset: 32, as: V.self)
     var c40 = c4.loadUnaligned(as: V.self), c41 = c4.loadUnaligned(fromByteOffset: 32, as: V.self)
     var c50 = c5.loadUnaligned(as: V.self), c51 = c5.loadUnaligned(fromByteOffset: 32, as: V.self)
-    var pa = a, pb = UnsafeRawPointer(b)
-    for _ in 0..<k {
+    var pb = UnsafeRawPointer(b)
+    for i in 0..<k {
         let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
-        var w = V(repeating: pa[0])
+        let a = weights(i)
+        var w = V(repeating: a.0)
         c00.addProduct(w, b0); c01.addProduct(w, b1)
-        w = V(repeating: pa[1])
+        w = V(repeating: a.1)
         c10.addProduct(w, b0); c11.addProduct(w, b1)
-        w = V(repeating: pa[2])
+        w = V(repeating: a.2)
         c20.addProduct(w, b0); c21.addProduct(w, b1)
-        w = V(repeating: pa[3])
+        w = V(repeating: a.3)
         c30.addProduct(w, b0); c31.addProduct(w, b1)
-        w = V(repeating: pa[4])
+        w = V(repeating: a.4)
         c40.addProduct(w, b0); c41.addProduct(w, b1)
-        w = V(repeating: pa[5])
+        w = V(repeating: a.5)
         c50.addProduct(w, b0); c51.addProduct(w, b1)
-        pa += 6
         pb += 64
     }
     c0.storeBytes(of: c00, as: V.self); c0.storeBytes(of: c01, toByteOffset: 32, as: V.self)

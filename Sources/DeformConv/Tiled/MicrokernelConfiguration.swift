@@ -23,6 +23,7 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     enum Function: Hashable, Sendable {
         case float32x6x16AVX2
         case float16x6x16AVX2
+        case float32x6x16InPlaceAVX2
         case float32x14x32AVX512
         case float16x12x32AVX512
     }
@@ -56,6 +57,10 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                                  weightLayout: .packedSlivers, function: .float32x6x16AVX2),
         MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float16, instructionSet: .avx2,
                                  weightLayout: .packedSlivers, function: .float16x6x16AVX2),
+        // Last, so that the forward on AVX2 keeps its packed slivers; `TiledBackward` takes it
+        // where 14×32 does not fit, since its A operands (Wᵀ and gy) are read in place.
+        MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float32, instructionSet: .avx2,
+                                 weightLayout: .inPlace, function: .float32x6x16InPlaceAVX2),
     ]
 
     /// The fewest live rows `multiply` computes without rows past them (it has kernels for every count
@@ -69,9 +74,18 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     static let pixelGranularity = 16
 
     /// A name after the tile and the instruction set, as XNNPACK names its microkernels: "14x32-avx512",
-    /// "6x16-f16acc-avx2".
+    /// "6x16-f16acc-avx2"; "-inplace" marks the AVX2 kernel that reads A in place (the AVX-512 ones all do).
     var name: String {
-        "\(rows)x\(columns)\(accumulation == .float16 ? "-f16acc" : "")-\(instructionSet.rawValue)"
+        let layout = weightLayout == .inPlace && instructionSet == .avx2 ? "-inplace" : ""
+        return "\(rows)x\(columns)\(accumulation == .float16 ? "-f16acc" : "")\(layout)-\(instructionSet.rawValue)"
+    }
+
+    /// How many rows of C `multiply` stores for a sliver of `liveRows` rows: the live ones where the
+    /// entry has an exact kernel for that height, else all `rows`. A caller writing C in place (the
+    /// backward's gweight) must route a sliver through a scratch tile when this exceeds `liveRows`.
+    func storedRows(liveRows: Int) -> Int {
+        if let shortest = shortestExactRows, (shortest...rows).contains(liveRows) { return liveRows }
+        return rows
     }
 
     var description: String { name }
@@ -79,6 +93,14 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// Whether the macro-kernel may use this entry for `accumulation` with tiles of `pixelsPerTile` pixels.
     func fits(_ accumulation: Accumulation, pixelsPerTile: Int, hasAVX512F: Bool = CPUFeatures.hasAVX512F) -> Bool {
         self.accumulation == accumulation && pixelsPerTile % columns == 0 && instructionSet.isAvailable(hasAVX512F: hasAVX512F)
+    }
+
+    /// The first Float32 entry that reads A in place and fits tiles of `pixelsPerTile` pixels: the
+    /// backward's, whose A operands (the transposed weights, gy) are row-major already.
+    static func selectedInPlace(pixelsPerTile: Int, hasAVX512F: Bool = CPUFeatures.hasAVX512F) -> MicrokernelConfiguration {
+        guard let entry = table.first(where: { $0.weightLayout == .inPlace && $0.fits(.float32, pixelsPerTile: pixelsPerTile, hasAVX512F: hasAVX512F) })
+        else { preconditionFailure("no in-place Float32 microkernel for tiles of \(pixelsPerTile) pixels") }
+        return entry
     }
 
     /// The first entry of `table` that fits.
@@ -101,6 +123,7 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         switch function {
         case .float32x6x16AVX2: microkernel6x16(k, a, b, c, ldc)
         case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
+        case .float32x6x16InPlaceAVX2: microkernel6x16InPlace(k, a, lda, liveRows, b, c, ldc)
         case .float32x14x32AVX512:
             // Slivers of 12 or 13 channels (balanced slivers, or a short last one) take the kernels
             // without the rows they would waste; the same operations per element, so the same bits.

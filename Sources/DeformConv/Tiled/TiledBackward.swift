@@ -1,42 +1,45 @@
 import Dispatch
 
 /// The backward macro-kernel shared by `simd` and `threaded` (SPEC section 7), tiled like the
-/// forward: the output pixels are cut into tiles of `Tiling.pixelsPerTile`, and the channels
-/// into a fixed list of *blocks* (about 128 panel rows each, never crossing a convolution group
-/// or an offset group). Per tile (one "wave"):
+/// forward. The output pixels are cut into tiles of `Tiling.pixelsPerTile`, the channels into a
+/// fixed list of *blocks* (never crossing a convolution group or an offset group; the list depends
+/// on the problem alone). Each thread owns a contiguous run of blocks, cut into *chunks* of blocks
+/// of one convolution group. The tiles of all images, in order, are processed in *waves* of a few
+/// tiles; a wave has three parallel phases:
 ///
-/// 1. on the calling thread: a sampling plan for every offset group (base index, the four
-///    bilinear weights ω, the four ∂⁺B/∂py and four ∂⁺B/∂px coefficients, the mask), and gy's
-///    tile packed twice for the 6×16 microkernel (pixel-major and channel-major);
-/// 2. per block, on whichever thread gets it: the column gradient T = Wᵀ·gy for the block's rows
-///    (`microkernel6x16` over Wᵀ packed once per call), then one pass over the samples that
-///    scatters t·m·ω into gx, reduces t·m·∂⁺B and t·B over the block's channels into a per-block
-///    partial of the offsets gradient, and writes s = m·B packed; then gweightᵀ += s·gyᵀ for the
-///    block's rows (`microkernel6x16` again, accumulating in place over the tiles);
-/// 3. on the calling thread: the blocks' offsets partials summed into goffsets.
+/// 1. per tile: its sampling plan (base index, the four bilinear weights ω, the four ∂⁺B/∂py and
+///    four ∂⁺B/∂px coefficients, the mask) and gy's tile copied twice, packed as the B operand of
+///    T = Wᵀ·gy and row by row as the A operand of gweight's GEMM;
+/// 2. per thread, for each tile and each of its chunks: for each block, the column gradient
+///    T = Wᵀ·gy for the block's rows (the microkernel over the transposed weights read in place),
+///    then one pass over the samples that scatters t·m·ω into gx, reduces t·m·∂⁺B and t·B over the
+///    block's channels into the block's partial of the offsets gradient, and writes s = m·B packed;
+///    then, for the chunk, gweight += gy·sᵀ straight into gweight (the microkernel with the tile's
+///    gy rows as A and the packed samples as B);
+/// 3. per tile: the blocks' offsets partials summed into goffsets.
 ///
 /// Every gradient element has one owner and one summation order, fixed by the problem and the
-/// tiling alone, so the bits do not depend on the thread count (no atomics, no split of a sum):
-/// - gx[n, c]: only the block holding c writes it, and waves run one after another; order: tiles
-///   ascending, then taps, pixels, corners (00, 01, 10, 11).
+/// tiling alone, so the bits do not depend on the thread count (no atomics, no split of a sum);
+/// which thread owns a block changes with the thread count, its sums do not:
+/// - gx[n, c]: only the block holding c writes it, tiles in order; order: tiles ascending, then
+///   taps, pixels, corners (00, 01, 10, 11).
 /// - goffsets[n, ·, pixel]: for each block, channels ascending (a vector of eight pixels per tap);
-///   then the partials of the offset group's blocks added in block (channel) order on one thread.
-/// - gweight[o, c', tap]: only the block holding c' accumulates its row; order: images and tiles
-///   ascending, pixels of the tile ascending (the microkernel's k loop, one FMA chain).
+///   then the partials of the offset group's blocks added in block (channel) order.
+/// - gweight[o, c', tap]: only the thread owning c' updates it; order: images and tiles ascending,
+///   pixels of the tile ascending (the microkernel's k loop, one FMA chain on the stored value).
 /// - gbias[o]: 16 lanes over each image's pixels in order, images ascending, a scalar tail, then
 ///   the lanes added in lane order; each o by one thread.
 /// - t: Σ_o in order (the microkernel's k loop), from +0.
 ///
-/// Memory beyond the gradients depends on the weights and the tile, not on the image: packed Wᵀ
-/// and the gweightᵀ accumulator (each about the weight tensor, rows padded to 6 and output
-/// channels to 16), the plan, gy's packed tile, the blocks' offsets partials, and per thread a
-/// column-gradient block and a sample block (rows × tile pixels). r50-c3: about 1.5 MiB plus
-/// 120 KiB per thread.
+/// Memory beyond the gradients and one transposed copy of the weights depends on the tile, the
+/// channels and the output channels, not on the image: the wave's plans, packed gy tiles and
+/// partials (at most `waveBytes`, or one tile's), and per thread a block's column gradient and a
+/// chunk's samples. r50-c3 on 2 threads: 1.4 MiB for the wave and 330 KiB per thread.
 ///
-/// Measured on r50-c3 (release, shared 2-core Zen 4 at load 4, median of 5): simd backward
-/// 74–96 ms against its forward's 18–20 ms (naive backward 4.1–4.3 s); threaded on 2 threads
-/// 85–94 ms, no faster on that loaded host. What is left: the 14×32 AVX-512 kernel for the two
-/// GEMMs, the eight-byte corner loads of the forward's sampling, and a wave per several tiles.
+/// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
+/// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
+/// in the scatter, whose eight-lane loops LLVM had not unrolled (every lane went through the stack),
+/// and a tenth of r50-c5's in the transposed gweight accumulator and its copy back.
 struct TiledBackward: Sendable {
     /// A run of channels of one convolution group and one offset group.
     struct Block: Sendable {
@@ -45,141 +48,205 @@ struct TiledBackward: Sendable {
         /// The first channel (of all C) and how many.
         let firstChannel: Int
         let channels: Int
-        /// channels · kh·kw, and that rounded up to the microkernel's 6 rows.
+        /// channels · kh·kw.
         let rows: Int
-        let paddedRows: Int
         /// The block's first reduction row within its group: (firstChannel − group·C/groups)·kh·kw.
         let firstRow: Int
-        /// Where the block's packed Wᵀ and gweightᵀ start in their buffers.
-        let packedOffset: Int
-        let gradientOffset: Int
+    }
+
+    /// Consecutive blocks of one thread and one convolution group whose samples feed one gweight GEMM.
+    struct Chunk: Sendable {
+        let blocks: Range<Int>
+        let group: Int
+        /// The chunk's first reduction row within its group, and how many rows it has.
+        let firstRow: Int
+        let rows: Int
     }
 
     let problem: DeformConvProblem
     let pixels: Int
     let taps: Int
-    let tiles: Int
+    let tilesPerImage: Int
     let blocks: [Block]
-    /// Output channels per group rounded up to 16, the microkernel's width: gweightᵀ's row stride.
-    let paddedOutputs: Int
-    let maxPaddedRows: Int
+    /// The microkernel of both GEMMs: a Float32 entry reading A in place (14×32 AVX-512 where the
+    /// tile is whole 32-pixel blocks and the CPU has AVX-512F, else 6×16 AVX2).
+    let microkernel: MicrokernelConfiguration
+    /// The group's output channels in slivers: the rows of gweight's GEMM.
+    let outputSlivers: SliverPartition
+    /// For each offset group, its blocks in channel order.
+    let members: [[Int]]
 
-    /// Panel rows a block aims at: 128 rows (14 channels of a 3×3 filter) keeps a block's column
-    /// gradient and samples (64 KiB each at 128 pixels) in L2, and gives r50-c3 ten blocks, which
-    /// share evenly over 2 threads (five each) where blocks of 256 rows gave five (3 + 2).
-    static let targetRows = 128
+    /// Reduction rows a block aims at (72: 8 channels of a 3×3 filter): small blocks share out
+    /// evenly over threads (r50-c3 has 16, b8-c64 8, where blocks of 128 rows gave 10 and 5, the
+    /// latter 3 + 2 on two threads), and 72 rows are six 12-row slivers of T's GEMM.
+    static let blockRows = 72
+    /// At most this many blocks per segment (channels of one group and one offset group), so that
+    /// the offsets partials stay few where channels are many (r50-c5: 16 blocks of 32 channels).
+    static let blocksPerSegment = 16
+    /// Rows a chunk aims at: 576 (eight blocks of 72) makes gweight's GEMM whole 32-row blocks on
+    /// the standard shapes, and the chunk's samples (288 KiB at 128 pixels) stay in L2.
+    static let chunkRows = 576
+    /// What a wave's tiles may take together (plans, packed gy, partials); a wave has at least one tile.
+    static let waveBytes = 1 << 21
 
     init(_ problem: DeformConvProblem, tiling: Tiling) {
         self.problem = problem
         pixels = tiling.pixelsPerTile
         taps = problem.kernelHeight * problem.kernelWidth
-        tiles = (problem.outputHeight * problem.outputWidth + pixels - 1) / pixels
-        paddedOutputs = (problem.outputChannelsPerGroup + 15) / 16 * 16
-        let maxChannels = max(1, Self.targetRows / taps)
+        tilesPerImage = (problem.outputHeight * problem.outputWidth + pixels - 1) / pixels
+        if let forced = tiling.microkernel, forced.weightLayout == .inPlace, forced.accumulation == .float32 {
+            precondition(forced.fits(.float32, pixelsPerTile: pixels), "microkernel \(forced) does not fit tiles of \(pixels) pixels on this CPU")
+            microkernel = forced
+        } else {
+            microkernel = .selectedInPlace(pixelsPerTile: pixels)
+        }
+        outputSlivers = SliverPartition(problem.outputChannelsPerGroup, microkernel)
         var blocks: [Block] = []
-        var packed = 0, gradient = 0
         let (cpg, cpdg) = (problem.channelsPerGroup, problem.channelsPerDeformableGroup)
         var first = 0
         while first < problem.channels {
             // A segment: the channels from `first` sharing its convolution group and offset group.
             let group = first / cpg, offsetGroup = first / cpdg
             let end = min((group + 1) * cpg, (offsetGroup + 1) * cpdg)
-            let count = (end - first + maxChannels - 1) / maxChannels
+            let segment = end - first
+            let perBlock = max((Self.blockRows + taps - 1) / taps, (segment + Self.blocksPerSegment - 1) / Self.blocksPerSegment)
+            let count = (segment + perBlock - 1) / perBlock
             // Sizes differing by at most one, so that the blocks weigh the same.
-            let (base, extra) = (end - first).quotientAndRemainder(dividingBy: count)
+            let (base, extra) = segment.quotientAndRemainder(dividingBy: count)
             for b in 0..<count {
                 let channels = base + (b < extra ? 1 : 0)
-                let rows = channels * taps, paddedRows = (rows + 5) / 6 * 6
                 blocks.append(Block(group: group, offsetGroup: offsetGroup, firstChannel: first, channels: channels,
-                                    rows: rows, paddedRows: paddedRows, firstRow: (first - group * cpg) * taps,
-                                    packedOffset: packed, gradientOffset: gradient))
-                packed += paddedRows * problem.outputChannelsPerGroup
-                gradient += paddedRows * paddedOutputs
+                                    rows: channels * taps, firstRow: (first - group * cpg) * taps))
                 first += channels
             }
         }
         self.blocks = blocks
-        maxPaddedRows = blocks.map(\.paddedRows).max() ?? 0
-        packedCount = packed
-        gradientCount = gradient
+        members = (0..<problem.deformableGroups).map { g in blocks.indices.filter { blocks[$0].offsetGroup == g } }
     }
 
-    let packedCount: Int
-    let gradientCount: Int
+    var mr: Int { microkernel.rows }
+    var nr: Int { microkernel.columns }
 
-    /// Raw pointers shared by the threads. Within a wave each block's thread writes only its own
-    /// gx planes, partial and gweightᵀ rows; the rest is written on the calling thread between waves.
+    /// Blocks `range` (one thread's) in chunks: runs of one group of at most `chunkRows` rows
+    /// (or one block, if a block alone has more).
+    func chunks(_ range: Range<Int>) -> [Chunk] {
+        var chunks: [Chunk] = []
+        var start = range.lowerBound
+        while start < range.upperBound {
+            var end = start + 1, rows = blocks[start].rows
+            while end < range.upperBound, blocks[end].group == blocks[start].group, rows + blocks[end].rows <= Self.chunkRows {
+                rows += blocks[end].rows
+                end += 1
+            }
+            chunks.append(Chunk(blocks: start..<end, group: blocks[start].group, firstRow: blocks[start].firstRow, rows: rows))
+            start = end
+        }
+        return chunks
+    }
+
+    /// One tile's share of a wave: its plan, its packed gy and its blocks' offsets partials.
+    struct Slot: @unchecked Sendable {
+        let plan: SamplingPlan
+        /// [group][pixel block of nr][o][nr], zeros past the plane's end: the B of T = Wᵀ·gy.
+        let gy: UnsafeMutablePointer<Float>
+        /// [o][pixel], the tile's pixels of every output channel: the A of gweight's GEMM. gy's own
+        /// rows are a plane apart, 16 KiB on a 64×64 output: read in place they shared one L1 set.
+        let gyRows: UnsafeMutablePointer<Float>
+        /// [block][x, y, mask][tap][pixel].
+        let partials: UnsafeMutablePointer<Float>
+    }
+
+    var partialStride: Int { 3 * taps * pixels }
+
+    /// Bytes of one slot.
+    var slotBytes: Int {
+        let p = problem
+        return p.deformableGroups * taps * pixels * (13 * 4 + 8) + 2 * p.outputChannels * pixels * 4 + blocks.count * partialStride * 4
+    }
+
+    /// Raw pointers shared by the threads; within a phase each writes only what it owns.
     struct Pointers: @unchecked Sendable {
         let x: UnsafePointer<Float>
+        let offsets: UnsafePointer<Float>
         let gy: UnsafePointer<Float>
-        let packedWeights: UnsafeMutablePointer<Float>
-        let gradientT: UnsafeMutablePointer<Float>
-        let gyByPixels: UnsafeMutablePointer<Float>
-        let gyByOutputs: UnsafeMutablePointer<Float>
-        let partials: UnsafeMutablePointer<Float>
+        /// Wᵀ per group, [group][row][o].
+        let transposedWeights: UnsafeMutablePointer<Float>
         let gx: UnsafeMutablePointer<Float>
-        let plan: SamplingPlan
+        let goffsets: UnsafeMutablePointer<Float>
+        let gweight: UnsafeMutablePointer<Float>
+    }
+
+    /// One thread's scratch: a block's column gradient [row][pixel] (rows past the block for a short
+    /// last sliver), a chunk's samples [row / nr][pixel][row % nr], and one C tile for gweight's edges.
+    struct Scratch: @unchecked Sendable {
+        let columnGradient: UnsafeMutablePointer<Float>
+        let samples: UnsafeMutablePointer<Float>
+        let tile: UnsafeMutablePointer<Float>
     }
 
     func run(_ inputs: DeformConvInputs<Float>, gy: [Float], threads: Int) -> DeformConvGradients<Float> {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
         precondition(gy.count == problem.outputCount, "gy does not match the output's shape")
         let p = problem
-        let cog = p.outputChannelsPerGroup, plane = p.outputHeight * p.outputWidth
         var gx = [Float](repeating: 0, count: p.xCount)
         var goffsets = [Float](repeating: 0, count: p.offsetsCount)
         var gweight = [Float](repeating: 0, count: p.weightCount)
 
-        let packedWeights = UnsafeMutablePointer<Float>.allocate(capacity: packedCount)
-        let gradientT = UnsafeMutablePointer<Float>.allocate(capacity: gradientCount)
-        gradientT.initialize(repeating: 0, count: gradientCount)
-        let gyByPixels = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * pixels * cog)
-        let gyByOutputs = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * paddedOutputs * pixels)
-        let partialCount = blocks.count * 3 * taps * pixels
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: partialCount)
-        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 13, height: p.height, width: p.width)
-        defer {
-            packedWeights.deallocate()
-            gradientT.deallocate()
-            gyByPixels.deallocate()
-            gyByOutputs.deallocate()
-            partials.deallocate()
-            plan.deallocate()
-        }
-        inputs.weight.withUnsafeBufferPointer { weight in
-            packTransposedWeights(weight.baseAddress!, into: packedWeights)
-        }
         let parts = max(1, min(threads, blocks.count))
+        let partChunks = (0..<parts).map { chunks(blocks.count * $0 / parts ..< blocks.count * ($0 + 1) / parts) }
+        let maxBlockRows = blocks.map(\.rows).max() ?? 0
+        let maxChunkRows = partChunks.joined().map(\.rows).max() ?? 0
         let scratch = (0..<parts).map { _ in
-            (UnsafeMutablePointer<Float>.allocate(capacity: maxPaddedRows * pixels),
-             UnsafeMutablePointer<Float>.allocate(capacity: maxPaddedRows * pixels))
+            Scratch(columnGradient: .allocate(capacity: (maxBlockRows + mr) * pixels),
+                    samples: .allocate(capacity: (maxChunkRows + nr - 1) / nr * nr * pixels),
+                    tile: .allocate(capacity: mr * nr))
         }
-        defer { for (t, s) in scratch { t.deallocate(); s.deallocate() } }
-        nonisolated(unsafe) let sharedScratch = scratch
+        // The samples' padding rows feed only gweight's edge columns, which are dropped; cleared so
+        // that what they hold is defined.
+        for s in scratch { s.samples.initialize(repeating: 0, count: (maxChunkRows + nr - 1) / nr * nr * pixels) }
+        let items = p.batch * tilesPerImage
+        let perWave = max(1, min(items, Self.waveBytes / slotBytes))
+        let slots = (0..<perWave).map { _ in
+            Slot(plan: SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 13, height: p.height, width: p.width),
+                 gy: .allocate(capacity: p.outputChannels * pixels), gyRows: .allocate(capacity: p.outputChannels * pixels),
+                 partials: .allocate(capacity: blocks.count * partialStride))
+        }
+        let transposedWeights = UnsafeMutablePointer<Float>.allocate(capacity: p.weightCount)
+        defer {
+            for s in scratch { s.columnGradient.deallocate(); s.samples.deallocate(); s.tile.deallocate() }
+            for s in slots { s.plan.deallocate(); s.gy.deallocate(); s.gyRows.deallocate(); s.partials.deallocate() }
+            transposedWeights.deallocate()
+        }
 
         inputs.x.withUnsafeBufferPointer { x in
             inputs.offsets.withUnsafeBufferPointer { offsets in
-                gy.withUnsafeBufferPointer { gyBuffer in
-                    gx.withUnsafeMutableBufferPointer { gxBuffer in
-                        goffsets.withUnsafeMutableBufferPointer { goffsetsBuffer in
-                            let pointers = Pointers(x: x.baseAddress!, gy: gyBuffer.baseAddress!, packedWeights: packedWeights,
-                                                    gradientT: gradientT, gyByPixels: gyByPixels, gyByOutputs: gyByOutputs,
-                                                    partials: partials, gx: gxBuffer.baseAddress!, plan: plan)
-                            for n in 0..<p.batch {
-                                for tile in 0..<tiles {
-                                    let firstPixel = tile * pixels
-                                    plan.buildForBackward(p, offsets: offsets.baseAddress!, n: n, firstPixel: firstPixel)
-                                    packGy(pointers, n: n, firstPixel: firstPixel)
-                                    if parts == 1 {
-                                        process(0..<blocks.count, pointers, scratch[0], n: n)
-                                    } else {
-                                        DispatchQueue.concurrentPerform(iterations: parts) { part in
-                                            let range = blocks.count * part / parts ..< blocks.count * (part + 1) / parts
-                                            process(range, pointers, sharedScratch[part], n: n)
+                inputs.weight.withUnsafeBufferPointer { weight in
+                    gy.withUnsafeBufferPointer { gyBuffer in
+                        gx.withUnsafeMutableBufferPointer { gxBuffer in
+                            goffsets.withUnsafeMutableBufferPointer { goffsetsBuffer in
+                                gweight.withUnsafeMutableBufferPointer { gweightBuffer in
+                                    let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, gy: gyBuffer.baseAddress!,
+                                                            transposedWeights: transposedWeights, gx: gxBuffer.baseAddress!,
+                                                            goffsets: goffsetsBuffer.baseAddress!, gweight: gweightBuffer.baseAddress!)
+                                    transposeWeights(weight.baseAddress!, pointers, threads: threads)
+                                    for waveStart in stride(from: 0, to: items, by: perWave) {
+                                        let wave = waveStart..<min(items, waveStart + perWave)
+                                        TiledConvolution.split(wave.count, over: threads) { range in
+                                            for slot in range { prepare(slots[slot], pointers, item: wave.lowerBound + slot) }
+                                        }
+                                        TiledConvolution.split(parts, over: parts) { range in
+                                            for part in range {
+                                                for item in wave {
+                                                    for chunk in partChunks[part] {
+                                                        process(chunk, slots[item - wave.lowerBound], scratch[part], pointers, item: item)
+                                                    }
+                                                }
+                                            }
+                                        }
+                                        TiledConvolution.split(wave.count, over: threads) { range in
+                                            for slot in range { reducePartials(slots[slot], pointers, item: wave.lowerBound + slot) }
                                         }
                                     }
-                                    reducePartials(partials, into: goffsetsBuffer.baseAddress!, n: n, firstPixel: firstPixel,
-                                                   valid: min(pixels, plane - firstPixel))
                                 }
                             }
                         }
@@ -187,90 +254,103 @@ struct TiledBackward: Sendable {
                 }
             }
         }
-        // gweight[o, row] from gweightᵀ's real rows and columns.
-        for block in blocks {
-            for r in 0..<block.rows {
-                for o in 0..<cog {
-                    gweight[(block.group * cog + o) * p.reductionLength + block.firstRow + r]
-                        = gradientT[block.gradientOffset + r * paddedOutputs + o]
-                }
-            }
-        }
         let gbias: [Float]? = p.hasBias ? biasGradient(gy, threads: threads) : nil
         return DeformConvGradients(gx: gx, gweight: gweight, goffsets: goffsets, gbias: gbias)
     }
 
-    /// Wᵀ per block in 6-row slivers, k-major over the group's output channels: the microkernel's A
-    /// for T = Wᵀ·gy, `packed[block.packedOffset + (sliver · Co/groups + o) · 6 + lane]` =
-    /// weight[o, row sliver·6 + lane of the block], zero past the block's last row.
-    func packTransposedWeights(_ weight: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>) {
+    /// Wᵀ per group, [group][row][o] = weight[group · Co/groups + o][row]: the A of T = Wᵀ·gy read in
+    /// place, rows contiguous in o. `packWeightSliver` is the 8×8-register transpose of the forward's
+    /// packing, with the group's output channels as its lanes.
+    func transposeWeights(_ weight: UnsafePointer<Float>, _ pointers: Pointers, threads: Int) {
         let p = problem
-        let cog = p.outputChannelsPerGroup
-        for block in blocks {
-            for sliver in 0..<(block.paddedRows / 6) {
-                let destination = packed + block.packedOffset + sliver * cog * 6
-                for o in 0..<cog {
-                    let source = weight + (block.group * cog + o) * p.reductionLength + block.firstRow
-                    for lane in 0..<6 {
-                        let r = sliver * 6 + lane
-                        destination[o * 6 + lane] = r < block.rows ? source[r] : 0
-                    }
-                }
+        let (cog, rows) = (p.outputChannelsPerGroup, p.reductionLength)
+        // Pieces of eight output channels, so that both threads share one group's transpose.
+        let pieces = (cog + 7) / 8
+        nonisolated(unsafe) let source = weight
+        TiledConvolution.split(p.groups * pieces, over: threads) { range in
+            for item in range {
+                let (group, piece) = item.quotientAndRemainder(dividingBy: pieces)
+                let lanes = min(8, cog - piece * 8)
+                let rowsOf = (0..<lanes).map { Optional(source + (group * cog + piece * 8 + $0) * rows) }
+                packWeightSliver(rowsOf, lanes: lanes, rows: rows, stride: cog,
+                                 into: pointers.transposedWeights + group * rows * cog + piece * 8)
             }
         }
     }
 
-    /// gy's tile for every group, twice: [group][pixel block of 16][o][16] (B of T = Wᵀ·gy) and
-    /// [group][block of 16 outputs][pixel][16] (B of gweightᵀ += s·gyᵀ); zeros past the plane's end
-    /// and past the group's last output channel.
-    func packGy(_ pointers: Pointers, n: Int, firstPixel: Int) {
+    /// Phase 1 for one tile (`item` = n · tiles per image + tile): its plan, and gy's tile packed for
+    /// every group, [group][pixel block][o][nr], zeros past the plane's end.
+    func prepare(_ slot: Slot, _ pointers: Pointers, item: Int) {
         let p = problem
-        let cog = p.outputChannelsPerGroup, plane = p.outputHeight * p.outputWidth
+        let (n, tile) = item.quotientAndRemainder(dividingBy: tilesPerImage)
+        let firstPixel = tile * pixels
+        slot.plan.buildForBackward(p, offsets: pointers.offsets, n: n, firstPixel: firstPixel)
+        let plane = p.outputHeight * p.outputWidth
         let valid = min(pixels, plane - firstPixel)
-        for group in 0..<p.groups {
-            let byPixels = pointers.gyByPixels + group * pixels * cog
-            let byOutputs = pointers.gyByOutputs + group * paddedOutputs * pixels
-            for o in 0..<paddedOutputs {
-                let row: UnsafePointer<Float>? = o < cog ? pointers.gy + (n * p.outputChannels + group * cog + o) * plane + firstPixel : nil
-                let (oBlock, oLane) = (o / 16, o % 16)
-                for l in 0..<pixels {
-                    let value = l < valid ? row?[l] ?? 0 : 0
-                    if o < cog { byPixels[((l / 16) * cog + o) * 16 + l % 16] = value }
-                    byOutputs[(oBlock * pixels + l) * 16 + oLane] = value
-                }
+        let cog = p.outputChannelsPerGroup
+        for o in 0..<p.outputChannels {
+            let row = pointers.gy + (n * p.outputChannels + o) * plane + firstPixel
+            let (group, local) = o.quotientAndRemainder(dividingBy: cog)
+            (slot.gyRows + o * pixels).update(from: row, count: valid)
+            let destination = slot.gy + group * pixels * cog + local * nr
+            for block in 0..<(pixels / nr) {
+                let out = destination + block * cog * nr
+                let count = max(0, min(nr, valid - block * nr))
+                out.update(from: row + block * nr, count: count)
+                (out + count).initialize(repeating: 0, count: nr - count)
             }
         }
     }
 
-    /// One wave's work for blocks `range`, with this part's column-gradient and sample buffers.
-    func process(_ range: Range<Int>, _ pointers: Pointers, _ scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), n: Int) {
+    /// Phase 2 for one chunk of one tile: per block T, the scatter and its partial; then gweight.
+    func process(_ chunk: Chunk, _ slot: Slot, _ scratch: Scratch, _ pointers: Pointers, item: Int) {
         let p = problem
-        let cog = p.outputChannelsPerGroup
-        let (columnGradient, samples) = scratch
-        for index in range {
+        let (n, tile) = item.quotientAndRemainder(dividingBy: tilesPerImage)
+        let firstPixel = tile * pixels
+        let valid = min(pixels, p.outputHeight * p.outputWidth - firstPixel)
+        let cog = p.outputChannelsPerGroup, rows = p.reductionLength
+        let gyTile = UnsafePointer(slot.gy + chunk.group * pixels * cog)
+        for index in chunk.blocks {
             let block = blocks[index]
-            // T = Wᵀ·gy: rows of the block × the tile's pixels, [row][pixel].
-            columnGradient.initialize(repeating: 0, count: block.paddedRows * pixels)
-            let a = UnsafePointer(pointers.packedWeights + block.packedOffset)
-            let byPixels = UnsafePointer(pointers.gyByPixels + block.group * pixels * cog)
-            for sliver in 0..<(block.paddedRows / 6) {
-                for pixelBlock in 0..<(pixels / 16) {
-                    microkernel6x16(cog, a + sliver * cog * 6, byPixels + pixelBlock * cog * 16,
-                                    columnGradient + sliver * 6 * pixels + pixelBlock * 16, pixels)
+            // T = Wᵀ·gy: the block's rows × the tile's pixels, [row][pixel], from +0.
+            let slivers = SliverPartition(block.rows, microkernel)
+            let t = scratch.columnGradient
+            t.initialize(repeating: 0, count: slivers.start(slivers.slivers) * pixels + mr * pixels)
+            // Pixel blocks outermost: a block of gy (16 KiB at Co = 128) stays in L1 for all slivers.
+            for pixelBlock in 0..<(pixels / nr) {
+                for sliver in 0..<slivers.slivers {
+                    let start = slivers.start(sliver), live = slivers.start(sliver + 1) - start
+                    let a = UnsafePointer(pointers.transposedWeights + (block.group * rows + block.firstRow + start) * cog)
+                    microkernel.multiply(cog, a, cog, live, gyTile + pixelBlock * cog * nr, t + start * pixels + pixelBlock * nr, pixels)
                 }
             }
-            // The padding rows of the samples feed only gweightᵀ's padding rows, but are cleared so
-            // that what they hold is defined.
-            (samples + block.rows / 6 * 6 * pixels).initialize(repeating: 0, count: (block.paddedRows - block.rows / 6 * 6) * pixels)
-            scatterAndReduce(block, pointers, UnsafePointer(columnGradient), samples,
-                             partial: pointers.partials + index * 3 * taps * pixels, n: n)
-            // gweightᵀ[row][o] += Σ_pixels s[row][pixel] · gy[o][pixel].
-            let byOutputs = UnsafePointer(pointers.gyByOutputs + block.group * paddedOutputs * pixels)
-            let c = pointers.gradientT + block.gradientOffset
-            for sliver in 0..<(block.paddedRows / 6) {
-                for outputBlock in 0..<(paddedOutputs / 16) {
-                    microkernel6x16(pixels, samples + sliver * pixels * 6, byOutputs + outputBlock * pixels * 16,
-                                    c + sliver * 6 * paddedOutputs + outputBlock * 16, paddedOutputs)
+            scatterAndReduce(block, slot.plan, pointers, UnsafePointer(t), scratch.samples,
+                             sampleRow: block.firstRow - chunk.firstRow, partial: slot.partials + index * partialStride, n: n)
+        }
+        // gweight[o, row] += Σ_pixels gy[o][pixel] · s[row][pixel], on the stored value, pixels in order.
+        let columnBlocks = (chunk.rows + nr - 1) / nr
+        for sliver in 0..<outputSlivers.slivers {
+            let start = outputSlivers.start(sliver), live = outputSlivers.start(sliver + 1) - start
+            let firstOutput = chunk.group * cog + start
+            let a = UnsafePointer(slot.gyRows + firstOutput * pixels)
+            let stored = microkernel.storedRows(liveRows: live)
+            for column in 0..<columnBlocks {
+                let b = UnsafePointer(scratch.samples + column * pixels * nr)
+                let c = pointers.gweight + firstOutput * rows + chunk.firstRow + column * nr
+                let columns = min(nr, chunk.rows - column * nr)
+                if stored == live && columns == nr {
+                    microkernel.multiply(valid, a, pixels, live, b, c, rows)
+                } else {
+                    // An edge: through the scratch tile, so that nothing past the live rows and
+                    // columns (another thread's gweight) is stored.
+                    let tile = scratch.tile
+                    for r in 0..<mr {
+                        for j in 0..<nr { tile[r * nr + j] = r < live && j < columns ? c[r * rows + j] : 0 }
+                    }
+                    microkernel.multiply(valid, a, pixels, live, b, tile, nr)
+                    for r in 0..<live {
+                        (c + r * rows).update(from: tile + r * nr, count: columns)
+                    }
                 }
             }
         }
@@ -279,82 +359,128 @@ struct TiledBackward: Sendable {
     /// For each tap and eight pixels at a time, the block's channels in order: the four corners
     /// v00…v11, B, ∂⁺B/∂py, ∂⁺B/∂px from the plan's coefficients; t·m·ω scattered into gx lane by
     /// lane, corner by corner; t·m·∂⁺B and t·B summed over the channels in registers and stored in
-    /// the block's partial [x, y, mask][tap][pixel]; s = m·B into `samples`, packed [row / 6][pixel][row % 6].
+    /// the block's partial [x, y, mask][tap][pixel]; s = m·B into the chunk's samples at row
+    /// `sampleRow + channel · kh·kw + tap`. The eight lanes are written out one by one: as a loop,
+    /// LLVM kept it a loop over the lanes of vectors spilled to the stack, half of the backward's time.
     @inline(never)
-    func scatterAndReduce(_ block: Block, _ pointers: Pointers, _ columnGradient: UnsafePointer<Float>,
-                          _ samples: UnsafeMutablePointer<Float>, partial: UnsafeMutablePointer<Float>, n: Int) {
+    func scatterAndReduce(_ block: Block, _ plan: SamplingPlan, _ pointers: Pointers, _ columnGradient: UnsafePointer<Float>,
+                          _ samples: UnsafeMutablePointer<Float>, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int) {
+        // Both corners of a row in one eight-byte load where the image is at least two pixels wide
+        // (the base is then never in the last column).
+        if plan.columnStep == 1 {
+            scatterAndReduce(block, plan, pointers, columnGradient, samples, sampleRow: sampleRow, partial: partial, n: n, pairs: true)
+        } else {
+            scatterAndReduce(block, plan, pointers, columnGradient, samples, sampleRow: sampleRow, partial: partial, n: n, pairs: false)
+        }
+    }
+
+    @inline(__always)
+    func scatterAndReduce(_ block: Block, _ plan: SamplingPlan, _ pointers: Pointers, _ columnGradient: UnsafePointer<Float>,
+                          _ samples: UnsafeMutablePointer<Float>, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int,
+                          pairs: Bool) {
         typealias V = SIMD8<Float>
         let p = problem
-        let plan = pointers.plan
         let planeSize = p.height * p.width
         let (columnStep, rowStep) = (plan.columnStep, plan.rowStep)
+        let columns = nr
         let x = pointers.x + (n * p.channels + block.firstChannel) * planeSize
         let gx = pointers.gx + (n * p.channels + block.firstChannel) * planeSize
         @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> V {
             UnsafeRawPointer(pointer).loadUnaligned(as: V.self)
         }
-        for tap in 0..<taps {
-            let entry = block.offsetGroup * taps + tap
-            let index = plan.indices + entry * pixels
-            let coefficients = UnsafePointer(plan.coefficients + entry * 13 * pixels)
-            for q in stride(from: 0, to: pixels, by: 8) {
-                @inline(__always) func coefficient(_ k: Int) -> V { load(coefficients + k * pixels + q) }
-                let (w00, w01, w10, w11) = (coefficient(0), coefficient(1), coefficient(2), coefficient(3))
-                let (y00, y01, y10, y11) = (coefficient(4), coefficient(5), coefficient(6), coefficient(7))
-                let (x00, x01, x10, x11) = (coefficient(8), coefficient(9), coefficient(10), coefficient(11))
-                let mask = coefficient(12)
-                let bases = UnsafeRawPointer(index + q).loadUnaligned(as: SIMD8<Int>.self)
-                var sumX = V(), sumY = V(), sumMask = V()
-                for local in 0..<block.channels {
-                    let xc = x + local * planeSize, gxc = gx + local * planeSize
-                    var v00 = V(), v01 = V(), v10 = V(), v11 = V()
-                    for lane in 0..<8 {
-                        let corner = xc + bases[lane]
-                        v00[lane] = corner[0]
-                        v01[lane] = corner[columnStep]
-                        v10[lane] = corner[rowStep]
-                        v11[lane] = corner[rowStep + columnStep]
+        // Sums from +0, channel by channel in the partial itself (the same operations as in registers).
+        partial.initialize(repeating: 0, count: partialStride)
+        // Channels outermost: the planes of a 64×64 image are 16 KiB apart, so with the channels
+        // innermost every plane's corners fell into the same few L1 sets (r50-c3: 26 cycles a sample).
+        for local in 0..<block.channels {
+            let xc = x + local * planeSize, gxc = gx + local * planeSize
+            for tap in 0..<taps {
+                let entry = block.offsetGroup * taps + tap
+                let index = plan.indices + entry * pixels
+                let coefficients = UnsafePointer(plan.coefficients + entry * 13 * pixels)
+                let row = local * taps + tap
+                let sampleIndex = sampleRow + row
+                let sampleBase = samples + (sampleIndex / columns) * pixels * columns + sampleIndex % columns
+                let sums = UnsafeMutableRawPointer(partial + tap * pixels)
+                for q in stride(from: 0, to: pixels, by: 8) {
+                    @inline(__always) func coefficient(_ k: Int) -> V { load(coefficients + k * pixels + q) }
+                    let (b0, b1, b2, b3) = (index[q], index[q + 1], index[q + 2], index[q + 3])
+                    let (b4, b5, b6, b7) = (index[q + 4], index[q + 5], index[q + 6], index[q + 7])
+                    let v00: V, v01: V, v10: V, v11: V
+                    if pairs {
+                        // Pixels 0, 1 | 4, 5 and 2, 3 | 6, 7 as pairs: one in-lane shuffle of the two
+                        // gives the eight pixels' first (and second) columns in pixel order.
+                        let plane = UnsafeRawPointer(xc)
+                        @inline(__always) func pair(_ base: Int, _ offset: Int) -> UInt64 {
+                            plane.loadUnaligned(fromByteOffset: 4 * (base + offset), as: UInt64.self)
+                        }
+                        @inline(__always) func columnsAt(_ offset: Int) -> (V, V) {
+                            let s = unsafeBitCast(SIMD4(pair(b0, offset), pair(b1, offset), pair(b4, offset), pair(b5, offset)), to: V.self)
+                            let t = unsafeBitCast(SIMD4(pair(b2, offset), pair(b3, offset), pair(b6, offset), pair(b7, offset)), to: V.self)
+                            return (V(s[0], s[2], t[0], t[2], s[4], s[6], t[4], t[6]),
+                                    V(s[1], s[3], t[1], t[3], s[5], s[7], t[5], t[7]))
+                        }
+                        (v00, v01) = columnsAt(0)
+                        (v10, v11) = columnsAt(rowStep)
+                    } else {
+                        @inline(__always) func gather(_ offset: Int) -> V {
+                            V(xc[b0 + offset], xc[b1 + offset], xc[b2 + offset], xc[b3 + offset],
+                              xc[b4 + offset], xc[b5 + offset], xc[b6 + offset], xc[b7 + offset])
+                        }
+                        (v00, v01, v10, v11) = (gather(0), gather(columnStep), gather(rowStep), gather(rowStep + columnStep))
                     }
-                    let row = local * taps + tap
+                    let (w00, w01, w10, w11) = (coefficient(0), coefficient(1), coefficient(2), coefficient(3))
                     let t = load(columnGradient + row * pixels + q)
+                    let mask = coefficient(12)
                     let bilinear = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
-                    let dy = (y00 * v00 + y01 * v01) + (y10 * v10 + y11 * v11)
-                    let dx = (x00 * v00 + x01 * v01) + (x10 * v10 + x11 * v11)
+                    let dy = (coefficient(4) * v00 + coefficient(5) * v01) + (coefficient(6) * v10 + coefficient(7) * v11)
+                    let dx = (coefficient(8) * v00 + coefficient(9) * v01) + (coefficient(10) * v10 + coefficient(11) * v11)
                     let mt = mask * t
-                    sumX += mt * dx
-                    sumY += mt * dy
-                    sumMask += t * bilinear
+                    @inline(__always) func accumulate(_ component: Int, _ term: V) {
+                        let offset = 4 * (component * taps * pixels + q)
+                        sums.storeBytes(of: sums.loadUnaligned(fromByteOffset: offset, as: V.self) + term, toByteOffset: offset, as: V.self)
+                    }
+                    accumulate(0, mt * dx)
+                    accumulate(1, mt * dy)
+                    accumulate(2, t * bilinear)
                     let s = mask * bilinear
                     let (g00, g01, g10, g11) = (mt * w00, mt * w01, mt * w10, mt * w11)
-                    let sampleRow = samples + (row / 6) * pixels * 6 + row % 6
-                    for lane in 0..<8 {
-                        let corner = gxc + bases[lane]
+                    let sampleColumn = sampleBase + q * columns
+                    // Column by column: 00 and 10, then 01 and 11 (each element still gets its terms in the
+                    // order of the corners, as no two corners of one sample share an element unless
+                    // rowStep is 0). Row by row, LLVM merged each row's two corners into one 8-byte
+                    // read-modify-write; the next pixel's pair then overlaps it by half, a store the
+                    // load cannot be forwarded from (a third of the scatter's time).
+                    @inline(__always) func scatter(_ lane: Int, _ base: Int) {
+                        let corner = gxc + base
                         corner[0] += g00[lane]
-                        corner[columnStep] += g01[lane]
                         corner[rowStep] += g10[lane]
+                        corner[columnStep] += g01[lane]
                         corner[rowStep + columnStep] += g11[lane]
-                        sampleRow[(q + lane) * 6] = s[lane]
+                        sampleColumn[lane * columns] = s[lane]
                     }
+                    scatter(0, b0); scatter(1, b1); scatter(2, b2); scatter(3, b3)
+                    scatter(4, b4); scatter(5, b5); scatter(6, b6); scatter(7, b7)
                 }
-                UnsafeMutableRawPointer(partial + tap * pixels + q).storeBytes(of: sumX, as: V.self)
-                UnsafeMutableRawPointer(partial + (taps + tap) * pixels + q).storeBytes(of: sumY, as: V.self)
-                UnsafeMutableRawPointer(partial + (2 * taps + tap) * pixels + q).storeBytes(of: sumMask, as: V.self)
             }
         }
     }
 
-    /// goffsets of the tile: for each offset group, its blocks' partials added in block order.
-    func reducePartials(_ partials: UnsafePointer<Float>, into goffsets: UnsafeMutablePointer<Float>, n: Int, firstPixel: Int, valid: Int) {
+    /// Phase 3 for one tile: goffsets of the tile, for each offset group its blocks' partials added in block order.
+    func reducePartials(_ slot: Slot, _ pointers: Pointers, item: Int) {
         let p = problem
+        let (n, tile) = item.quotientAndRemainder(dividingBy: tilesPerImage)
+        let firstPixel = tile * pixels
         let plane = p.outputHeight * p.outputWidth, channelsK = p.offsetTaps
+        let valid = min(pixels, plane - firstPixel)
         for offsetGroup in 0..<p.deformableGroups {
-            let members = blocks.indices.filter { blocks[$0].offsetGroup == offsetGroup }
             for component in 0..<3 {
                 for tap in 0..<taps {
-                    let destination = goffsets + (n * 3 * channelsK + component * channelsK + offsetGroup * taps + tap) * plane + firstPixel
+                    let destination = pointers.goffsets + (n * 3 * channelsK + component * channelsK + offsetGroup * taps + tap) * plane + firstPixel
+                    let source = slot.partials + (component * taps + tap) * pixels
                     for l in 0..<valid {
                         var sum: Float = 0
-                        for b in members { sum += partials[(b * 3 * taps + component * taps + tap) * pixels + l] }
+                        for b in members[offsetGroup] { sum += source[b * partialStride + l] }
                         destination[l] = sum
                     }
                 }

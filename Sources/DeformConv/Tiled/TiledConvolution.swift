@@ -52,10 +52,9 @@ struct TiledConvolution: Sendable {
     let taps: Int
     /// The table entry that multiplies: the one the tiling forces, else the first that fits.
     let microkernel: MicrokernelConfiguration
-    let slivers: Int
-    /// Whether the slivers share the group's output channels evenly (sizes differing by at most one,
-    /// each at least `microkernel.shortestExactRows`) instead of `mr` each with a short last one.
-    let balancedSlivers: Bool
+    /// The group's output channels in slivers of the microkernel's rows (balanced where it can).
+    let outputSlivers: SliverPartition
+    var slivers: Int { outputSlivers.slivers }
     let channelsPerBlock: Int
     let blockRows: Int
     let tiles: Int
@@ -69,13 +68,7 @@ struct TiledConvolution: Sendable {
         precondition(microkernel.fits(accumulation, pixelsPerTile: tiling.pixelsPerTile),
                      "microkernel \(microkernel) does not fit \(accumulation) accumulation, tiles of \(tiling.pixelsPerTile) pixels on this CPU")
         self.microkernel = microkernel
-        let slivers = (problem.outputChannelsPerGroup + microkernel.rows - 1) / microkernel.rows
-        self.slivers = slivers
-        if let shortest = microkernel.shortestExactRows {
-            balancedSlivers = problem.outputChannelsPerGroup >= shortest * slivers
-        } else {
-            balancedSlivers = false
-        }
+        outputSlivers = SliverPartition(problem.outputChannelsPerGroup, microkernel)
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         blockRows = channelsPerBlock * taps
         tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
@@ -92,15 +85,8 @@ struct TiledConvolution: Sendable {
     var readsWeightsInPlace: Bool { microkernel.weightLayout == .inPlace }
 
     /// The first output channel (within the group) of sliver `sliver`, for `sliver` in 0...slivers.
-    /// Balanced: the first Co mod slivers slivers get one channel more than the others. For Co = 128
-    /// and 14 rows that is 8 slivers of 13 and 2 of 12 instead of 9 of 14 and one of 2 (which the
-    /// 14-row kernel computes as 14): 128 rows of FMAs instead of 140.
     @inline(__always)
-    func sliverStart(_ sliver: Int) -> Int {
-        guard balancedSlivers else { return min(sliver * mr, problem.outputChannelsPerGroup) }
-        let (base, extra) = problem.outputChannelsPerGroup.quotientAndRemainder(dividingBy: slivers)
-        return sliver * base + min(sliver, extra)
-    }
+    func sliverStart(_ sliver: Int) -> Int { outputSlivers.start(sliver) }
 
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
@@ -281,11 +267,17 @@ struct TiledConvolution: Sendable {
         }
     }
     /// `sampleBlock` for finite inputs on images at least two pixels wide, eight pixels at
-    /// a time. For eight pixels of one tap the eight corner addresses and the per-corner
-    /// weights are loaded once and reused for every channel of the offset group. Each
-    /// pixel's two corner pairs come from two 8-byte loads; the pairs of four pixels are
-    /// split into first and second columns by one shuffle. The sum is (v00·w00 + v01·w01)
-    /// + (v10·w10 + v11·w11), as in the scalar loop, so the bits are the same.
+    /// a time, channel by channel, then tap by tap. Each pixel's two corner pairs come from
+    /// two 8-byte loads; the pairs of four pixels are split into first and second columns by
+    /// one shuffle. The sum is (v00·w00 + v01·w01) + (v10·w10 + v11·w11), as in the scalar
+    /// loop, so the bits are the same.
+    ///
+    /// The channels are the outer loop although the corner addresses and weights of a tap are
+    /// then loaded once per channel instead of once per offset group: the planes of a 64×64
+    /// image are 16 KiB apart, a multiple of the L1's set stride, so with the channels innermost
+    /// the corners of all of a block's channels fell into the same few sets. simd, best of 20,
+    /// two runs each on a shared 2-core Zen 4: r50-c3 13.8–14.2 ms against 15.6–15.9 ms,
+    /// b8-c64 28.0–28.1 against 30.8–30.9 ms.
     ///
     /// Tried and dropped (2026-12-01, Zen 4, Swift 6.3.1): an AVX-512 version in DeformConvAVX512,
     /// eight pixels per channel, the corner pairs as one SIMD8<UInt64> per row of corners. LLVM
@@ -304,33 +296,31 @@ struct TiledConvolution: Sendable {
         let roundToHalf = accumulation == .float16
         let p = problem
         let pixels = plan.pixels
-        let planeBytes = 4 * p.height * p.width
         let columns = nr
         let rowBytes = 4 * plan.rowStep
-        let destinationStride = 4 * taps * columns
         var first = 0
         while first < channels {
             // The channels of the block that share one offset group, hence one plan entry per tap.
             let offsetGroup = (firstChannel + first) / p.channelsPerDeformableGroup
             let end = min(channels, (offsetGroup + 1) * p.channelsPerDeformableGroup - firstChannel)
-            let planes = UnsafeRawPointer(x + (n * p.channels + firstChannel + first) * (p.height * p.width))
-            for tap in 0..<taps {
-                let index = plan.indices + (offsetGroup * taps + tap) * pixels
-                let weight = UnsafeRawPointer(plan.coefficients + (offsetGroup * taps + tap) * 4 * pixels)
-                for q in stride(from: 0, to: pixels, by: 8) {
-                    let w = weight + 4 * q
-                    let w00 = w.loadUnaligned(as: V.self)
-                    let w01 = w.loadUnaligned(fromByteOffset: 4 * pixels, as: V.self)
-                    let w10 = w.loadUnaligned(fromByteOffset: 8 * pixels, as: V.self)
-                    let w11 = w.loadUnaligned(fromByteOffset: 12 * pixels, as: V.self)
-                    let c0 = planes + 4 * index[q], c1 = planes + 4 * index[q + 1]
-                    let c2 = planes + 4 * index[q + 2], c3 = planes + 4 * index[q + 3]
-                    let c4 = planes + 4 * index[q + 4], c5 = planes + 4 * index[q + 5]
-                    let c6 = planes + 4 * index[q + 6], c7 = planes + 4 * index[q + 7]
-                    var destination = UnsafeMutableRawPointer(panel + ((q / columns) * blockRows + first * taps + tap) * columns + q % columns)
-                    var top = 0
-                    for _ in first..<end {
-                        let bottom = top + rowBytes
+            // Channels outermost: the planes of a 64×64 image are 16 KiB apart, so with the channels
+            // innermost the corners of every channel fell into the same few L1 sets.
+            for channel in first..<end {
+                let planes = UnsafeRawPointer(x + (n * p.channels + firstChannel + channel) * (p.height * p.width))
+                for tap in 0..<taps {
+                    let index = plan.indices + (offsetGroup * taps + tap) * pixels
+                    let weight = UnsafeRawPointer(plan.coefficients + (offsetGroup * taps + tap) * 4 * pixels)
+                    let row = UnsafeMutableRawPointer(panel + (channel * taps + tap) * columns)
+                    for q in stride(from: 0, to: pixels, by: 8) {
+                        let w = weight + 4 * q
+                        let w00 = w.loadUnaligned(as: V.self)
+                        let w01 = w.loadUnaligned(fromByteOffset: 4 * pixels, as: V.self)
+                        let w10 = w.loadUnaligned(fromByteOffset: 8 * pixels, as: V.self)
+                        let w11 = w.loadUnaligned(fromByteOffset: 12 * pixels, as: V.self)
+                        let c0 = planes + 4 * index[q], c1 = planes + 4 * index[q + 1]
+                        let c2 = planes + 4 * index[q + 2], c3 = planes + 4 * index[q + 3]
+                        let c4 = planes + 4 * index[q + 4], c5 = planes + 4 * index[q + 5]
+                        let c6 = planes + 4 * index[q + 6], c7 = planes + 4 * index[q + 7]
                         // Pairs of pixels 0, 1 | 4, 5 and 2, 3 | 6, 7: one in-lane shuffle of the two
                         // then gives the eight pixels' first (and second) columns in pixel order.
                         @inline(__always) func pair(_ c: UnsafeRawPointer, _ offset: Int) -> UInt64 {
@@ -342,12 +332,11 @@ struct TiledConvolution: Sendable {
                             return (V(s[0], s[2], t[0], t[2], s[4], s[6], t[4], t[6]),
                                     V(s[1], s[3], t[1], t[3], s[5], s[7], t[5], t[7]))
                         }
-                        let (v00, v01) = columnsAt(top)
-                        let (v10, v11) = columnsAt(bottom)
+                        let (v00, v01) = columnsAt(0)
+                        let (v10, v11) = columnsAt(rowBytes)
                         let samples = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
+                        let destination = row + 4 * ((q / columns) * blockRows * columns + q % columns)
                         destination.storeBytes(of: roundToHalf ? roundedToHalf(samples) : samples, as: V.self)
-                        destination += destinationStride
-                        top += planeBytes
                     }
                 }
             }
