@@ -11,7 +11,7 @@
 @inline(never)
 public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    microkernelBody(14, k, a, lda, rows, b, c, ldc)
+    inPlaceBody(14, k, a, lda, rows, b, c, ldc)
 }
 
 /// The 14×32 kernel without its last row: C[13×32] += A · B, same operations per element. For
@@ -19,20 +19,76 @@ public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: I
 @inline(never)
 public func microkernel13x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    microkernelBody(13, k, a, lda, rows, b, c, ldc)
+    inPlaceBody(13, k, a, lda, rows, b, c, ldc)
 }
 
 /// The 14×32 kernel without its last two rows: C[12×32] += A · B, same operations per element.
 @inline(never)
 public func microkernel12x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    microkernelBody(12, k, a, lda, rows, b, c, ldc)
+    inPlaceBody(12, k, a, lda, rows, b, c, ldc)
 }
 
-/// The kernels' common body; `height` (12, 13 or 14) is a constant at each call, so the rows past it vanish.
+/// C[14×32] += A[14×k] · B[k×32] with A column-major: the values of step i are contiguous at
+/// `a + i · lda`, as in a weight tensor [o][row] read as Wᵀ (the backward's T = Wᵀ·gy, whose A
+/// row r is column r of the weights): no transposed copy of the weights. Rows past `rows` repeat
+/// the last one, so nothing past the live rows is read. Same operations per element as the
+/// row-pointer kernels.
+@inline(never)
+public func microkernel14x32ColumnMajorAVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    columnMajorBody(14, k, a, lda, rows, b, c, ldc)
+}
+
+/// The column-major kernel without its last row (slivers of 13).
+@inline(never)
+public func microkernel13x32ColumnMajorAVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    columnMajorBody(13, k, a, lda, rows, b, c, ldc)
+}
+
+/// The column-major kernel without its last two rows (slivers of 12).
+@inline(never)
+public func microkernel12x32ColumnMajorAVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    columnMajorBody(12, k, a, lda, rows, b, c, ldc)
+}
+
+typealias Step = (Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float)
+
+/// The column-major kernels' A: row j of step i at `a + i · lda + min(j, rows − 1)`.
 @inline(__always)
-func microkernelBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+func columnMajorBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let last = rows - 1
+    let (o1, o2, o3, o4, o5, o6) = (min(1, last), min(2, last), min(3, last), min(4, last), min(5, last), min(6, last))
+    let (o7, o8, o9, o10, o11, o12, o13) = (min(7, last), min(8, last), min(9, last), min(10, last), min(11, last), min(12, last), min(13, last))
+    microkernelBody(height, k, b, c, ldc) { i in
+        let w = a + i * lda
+        return (w[0], w[o1], w[o2], w[o3], w[o4], w[o5], w[o6], w[o7], w[o8], w[o9], w[o10], w[o11], w[o12], w[o13])
+    }
+}
+
+/// The row-pointer kernels' A: row i at `a + min(i, rows − 1) · lda`.
+@inline(__always)
+func inPlaceBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let last = rows - 1
+    let a0 = a, a1 = a + min(1, last) * lda, a2 = a + min(2, last) * lda, a3 = a + min(3, last) * lda
+    let a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda, a6 = a + min(6, last) * lda
+    let a7 = a + min(7, last) * lda, a8 = a + min(8, last) * lda, a9 = a + min(9, last) * lda
+    let a10 = a + min(10, last) * lda, a11 = a + min(11, last) * lda, a12 = a + min(12, last) * lda
+    let a13 = a + min(13, last) * lda
+    microkernelBody(height, k, b, c, ldc) { i in
+        (a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i], a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i])
+    }
+}
+
+/// The kernels' common body; `height` (12, 13 or 14) is a constant at each call, so the rows past it
+/// vanish, and `weights(i)` gives A's values of step i (inlined, so the reads of rows past `height` too).
+@inline(__always)
+func microkernelBody(_ height: Int, _ k: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                     _ weights: (Int) -> Step) {
     typealias V = SIMD16<Float>
     let stride = 4 * ldc
     let r0 = UnsafeMutableRawPointer(c)
@@ -64,45 +120,40 @@ func microkernelBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: 
     var c12a = V(), c12b = V(), c13a = V(), c13b = V()
     if height > 12 { c12a = r12.loadUnaligned(as: V.self); c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self) }
     if height > 13 { c13a = r13.loadUnaligned(as: V.self); c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self) }
-    let last = rows - 1
-    let a0 = a, a1 = a + min(1, last) * lda, a2 = a + min(2, last) * lda, a3 = a + min(3, last) * lda
-    let a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda, a6 = a + min(6, last) * lda
-    let a7 = a + min(7, last) * lda, a8 = a + min(8, last) * lda, a9 = a + min(9, last) * lda
-    let a10 = a + min(10, last) * lda, a11 = a + min(11, last) * lda, a12 = a + min(12, last) * lda
-    let a13 = a + min(13, last) * lda
     var pb = UnsafeRawPointer(b)
     for i in 0..<k {
         let s0 = pb.loadUnaligned(as: V.self), s1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
-        let w0 = V(repeating: a0[i])
+        let a = weights(i)
+        let w0 = V(repeating: a.0)
         c0a.addProduct(w0, s0); c0b.addProduct(w0, s1)
-        let w1 = V(repeating: a1[i])
+        let w1 = V(repeating: a.1)
         c1a.addProduct(w1, s0); c1b.addProduct(w1, s1)
-        let w2 = V(repeating: a2[i])
+        let w2 = V(repeating: a.2)
         c2a.addProduct(w2, s0); c2b.addProduct(w2, s1)
-        let w3 = V(repeating: a3[i])
+        let w3 = V(repeating: a.3)
         c3a.addProduct(w3, s0); c3b.addProduct(w3, s1)
-        let w4 = V(repeating: a4[i])
+        let w4 = V(repeating: a.4)
         c4a.addProduct(w4, s0); c4b.addProduct(w4, s1)
-        let w5 = V(repeating: a5[i])
+        let w5 = V(repeating: a.5)
         c5a.addProduct(w5, s0); c5b.addProduct(w5, s1)
-        let w6 = V(repeating: a6[i])
+        let w6 = V(repeating: a.6)
         c6a.addProduct(w6, s0); c6b.addProduct(w6, s1)
-        let w7 = V(repeating: a7[i])
+        let w7 = V(repeating: a.7)
         c7a.addProduct(w7, s0); c7b.addProduct(w7, s1)
-        let w8 = V(repeating: a8[i])
+        let w8 = V(repeating: a.8)
         c8a.addProduct(w8, s0); c8b.addProduct(w8, s1)
-        let w9 = V(repeating: a9[i])
+        let w9 = V(repeating: a.9)
         c9a.addProduct(w9, s0); c9b.addProduct(w9, s1)
-        let w10 = V(repeating: a10[i])
+        let w10 = V(repeating: a.10)
         c10a.addProduct(w10, s0); c10b.addProduct(w10, s1)
-        let w11 = V(repeating: a11[i])
+        let w11 = V(repeating: a.11)
         c11a.addProduct(w11, s0); c11b.addProduct(w11, s1)
         if height > 12 {
-            let w12 = V(repeating: a12[i])
+            let w12 = V(repeating: a.12)
             c12a.addProduct(w12, s0); c12b.addProduct(w12, s1)
         }
         if height > 13 {
-            let w13 = V(repeating: a13[i])
+            let w13 = V(repeating: a.13)
             c13a.addProduct(w13, s0); c13b.addProduct(w13, s1)
         }
         pb += 128

@@ -14,3 +14,17 @@ func microkernel6x16InPlace(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ r
     let a3 = a + min(3, last) * lda, a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda
     microkernel6x16Body(k, b, c, ldc) { i in (a0[i], a1[i], a2[i], a3[i], a4[i], a5[i]) }
 }
+
+/// C[6×16] += A[6×k] · B[k×16] with A column-major: the values of step i at `a + i · lda`,
+/// row j at `+ min(j, rows − 1)` (a weight tensor read as Wᵀ in the backward). The AVX2
+/// counterpart of `microkernel14x32ColumnMajorAVX512`; `microkernel6x16`'s body, same bits.
+@inline(never)
+func microkernel6x16ColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
+                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let last = rows - 1
+    let (o1, o2, o3, o4, o5) = (min(1, last), min(2, last), min(3, last), min(4, last), min(5, last))
+    microkernel6x16Body(k, b, c, ldc) { i in
+        let w = a + i * lda
+        return (w[0], w[o1], w[o2], w[o3], w[o4], w[o5])
+    }
+}

@@ -112,6 +112,26 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         return entry
     }
 
+    /// C[rows × columns] += A · B with A column-major (`a + i · lda` holds step i's values, row j at
+    /// `+ min(j, liveRows − 1)`): the backward's T = Wᵀ·gy on the weight tensor itself. Only the
+    /// Float32 in-place entries have it (the backward's); like `multiply`, slivers of 12 or 13 live
+    /// rows take the 14×32 kernel's shorter forms.
+    @inline(__always)
+    func multiplyColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ liveRows: Int,
+                             _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        switch function {
+        case .float32x14x32AVX512:
+            switch liveRows {
+            case 13: microkernel13x32ColumnMajorAVX512(k, a, lda, liveRows, b, c, ldc)
+            case 12: microkernel12x32ColumnMajorAVX512(k, a, lda, liveRows, b, c, ldc)
+            default: microkernel14x32ColumnMajorAVX512(k, a, lda, liveRows, b, c, ldc)
+            }
+        case .float32x6x16InPlaceAVX2: microkernel6x16ColumnMajor(k, a, lda, liveRows, b, c, ldc)
+        case .float32x6x16AVX2, .float16x6x16AVX2, .float16x12x32AVX512:
+            preconditionFailure("\(name) has no column-major form")
+        }
+    }
+
     /// C[rows × columns] += A · B (or its Float16-rounding form): k rows of the panel block `b`,
     /// accumulators `c` with row stride `ldc`. `a` is the sliver's first weight, packed or in place;
     /// the in-place kernels find row i at `a + min(i, liveRows − 1) · lda` and the packed ones ignore

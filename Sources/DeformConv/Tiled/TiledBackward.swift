@@ -11,7 +11,7 @@ import Dispatch
 ///    four ∂⁺B/∂px coefficients, the mask) and gy's tile copied twice, packed as the B operand of
 ///    T = Wᵀ·gy and row by row as the A operand of gweight's GEMM;
 /// 2. per thread, for each tile and each of its chunks: for each block, the column gradient
-///    T = Wᵀ·gy for the block's rows (the microkernel over the transposed weights read in place),
+///    T = Wᵀ·gy for the block's rows (the microkernel reading the weight tensor column-major as Wᵀ),
 ///    then one pass over the samples that scatters t·m·ω into gx, reduces t·m·∂⁺B and t·B over the
 ///    block's channels into the block's partial of the offsets gradient, and writes s = m·B packed;
 ///    then, for the chunk, gweight += gy·sᵀ straight into gweight (the microkernel with the tile's
@@ -31,7 +31,7 @@ import Dispatch
 ///   the lanes added in lane order; each o by one thread.
 /// - t: Σ_o in order (the microkernel's k loop), from +0.
 ///
-/// Memory beyond the gradients and one transposed copy of the weights depends on the tile, the
+/// Memory beyond the gradients depends on the tile, the
 /// channels and the output channels, not on the image: the wave's plans, packed gy tiles and
 /// partials (at most `waveBytes`, or one tile's), and per thread a block's column gradient and a
 /// chunk's samples. r50-c3 on 2 threads: 1.4 MiB for the wave and 330 KiB per thread.
@@ -169,8 +169,7 @@ struct TiledBackward: Sendable {
         let x: UnsafePointer<Float>
         let offsets: UnsafePointer<Float>
         let gy: UnsafePointer<Float>
-        /// Wᵀ per group, [group][row][o].
-        let transposedWeights: UnsafeMutablePointer<Float>
+        let weight: UnsafePointer<Float>
         let gx: UnsafeMutablePointer<Float>
         let goffsets: UnsafeMutablePointer<Float>
         let gweight: UnsafeMutablePointer<Float>
@@ -211,11 +210,9 @@ struct TiledBackward: Sendable {
                  gy: .allocate(capacity: p.outputChannels * pixels), gyRows: .allocate(capacity: p.outputChannels * pixels),
                  partials: .allocate(capacity: blocks.count * partialStride))
         }
-        let transposedWeights = UnsafeMutablePointer<Float>.allocate(capacity: p.weightCount)
         defer {
             for s in scratch { s.columnGradient.deallocate(); s.samples.deallocate(); s.tile.deallocate() }
             for s in slots { s.plan.deallocate(); s.gy.deallocate(); s.gyRows.deallocate(); s.partials.deallocate() }
-            transposedWeights.deallocate()
         }
 
         inputs.x.withUnsafeBufferPointer { x in
@@ -226,9 +223,8 @@ struct TiledBackward: Sendable {
                             goffsets.withUnsafeMutableBufferPointer { goffsetsBuffer in
                                 gweight.withUnsafeMutableBufferPointer { gweightBuffer in
                                     let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, gy: gyBuffer.baseAddress!,
-                                                            transposedWeights: transposedWeights, gx: gxBuffer.baseAddress!,
+                                                            weight: weight.baseAddress!, gx: gxBuffer.baseAddress!,
                                                             goffsets: goffsetsBuffer.baseAddress!, gweight: gweightBuffer.baseAddress!)
-                                    transposeWeights(weight.baseAddress!, pointers, threads: threads)
                                     for waveStart in stride(from: 0, to: items, by: perWave) {
                                         let wave = waveStart..<min(items, waveStart + perWave)
                                         TiledConvolution.split(wave.count, over: threads) { range in
@@ -256,26 +252,6 @@ struct TiledBackward: Sendable {
         }
         let gbias: [Float]? = p.hasBias ? biasGradient(gy, threads: threads) : nil
         return DeformConvGradients(gx: gx, gweight: gweight, goffsets: goffsets, gbias: gbias)
-    }
-
-    /// Wᵀ per group, [group][row][o] = weight[group · Co/groups + o][row]: the A of T = Wᵀ·gy read in
-    /// place, rows contiguous in o. `packWeightSliver` is the 8×8-register transpose of the forward's
-    /// packing, with the group's output channels as its lanes.
-    func transposeWeights(_ weight: UnsafePointer<Float>, _ pointers: Pointers, threads: Int) {
-        let p = problem
-        let (cog, rows) = (p.outputChannelsPerGroup, p.reductionLength)
-        // Pieces of eight output channels, so that both threads share one group's transpose.
-        let pieces = (cog + 7) / 8
-        nonisolated(unsafe) let source = weight
-        TiledConvolution.split(p.groups * pieces, over: threads) { range in
-            for item in range {
-                let (group, piece) = item.quotientAndRemainder(dividingBy: pieces)
-                let lanes = min(8, cog - piece * 8)
-                let rowsOf = (0..<lanes).map { Optional(source + (group * cog + piece * 8 + $0) * rows) }
-                packWeightSliver(rowsOf, lanes: lanes, rows: rows, stride: cog,
-                                 into: pointers.transposedWeights + group * rows * cog + piece * 8)
-            }
-        }
     }
 
     /// Phase 1 for one tile (`item` = n · tiles per image + tile): its plan, and gy's tile packed for
@@ -316,12 +292,14 @@ struct TiledBackward: Sendable {
             let slivers = SliverPartition(block.rows, microkernel)
             let t = scratch.columnGradient
             t.initialize(repeating: 0, count: slivers.start(slivers.slivers) * pixels + mr * pixels)
+            // A = Wᵀ read from the weights themselves, column-major: step o of row r at weight[o][r].
             // Pixel blocks outermost: a block of gy (16 KiB at Co = 128) stays in L1 for all slivers.
+            let weights = pointers.weight + block.group * cog * rows + block.firstRow
             for pixelBlock in 0..<(pixels / nr) {
                 for sliver in 0..<slivers.slivers {
                     let start = slivers.start(sliver), live = slivers.start(sliver + 1) - start
-                    let a = UnsafePointer(pointers.transposedWeights + (block.group * rows + block.firstRow + start) * cog)
-                    microkernel.multiply(cog, a, cog, live, gyTile + pixelBlock * cog * nr, t + start * pixels + pixelBlock * nr, pixels)
+                    microkernel.multiplyColumnMajor(cog, weights + start, rows, live, gyTile + pixelBlock * cog * nr,
+                                                    t + start * pixels + pixelBlock * nr, pixels)
                 }
             }
             scatterAndReduce(block, slot.plan, pointers, UnsafePointer(t), scratch.samples,
