@@ -112,46 +112,34 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         return entry
     }
 
-    /// C[rows × columns] += A · B with A column-major (`a + i · lda` holds step i's values, row j at
-    /// `+ min(j, liveRows − 1)`): the backward's T = Wᵀ·gy on the weight tensor itself. Only the
-    /// Float32 in-place entries have it (the backward's); like `multiply`, slivers of 12 or 13 live
-    /// rows take the 14×32 kernel's shorter forms.
-    @inline(__always)
-    func multiplyColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ liveRows: Int,
-                             _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        switch function {
-        case .float32x14x32AVX512:
-            switch liveRows {
-            case 13: microkernel13x32ColumnMajorAVX512(k, a, lda, liveRows, b, c, ldc)
-            case 12: microkernel12x32ColumnMajorAVX512(k, a, lda, liveRows, b, c, ldc)
-            default: microkernel14x32ColumnMajorAVX512(k, a, lda, liveRows, b, c, ldc)
-            }
-        case .float32x6x16InPlaceAVX2: microkernel6x16ColumnMajor(k, a, lda, liveRows, b, c, ldc)
-        case .float32x6x16AVX2, .float16x6x16AVX2, .float16x12x32AVX512:
-            preconditionFailure("\(name) has no column-major form")
-        }
-    }
-
     /// C[rows × columns] += A · B (or its Float16-rounding form): k rows of the panel block `b`,
     /// accumulators `c` with row stride `ldc`. `a` is the sliver's first weight, packed or in place;
     /// the in-place kernels find row i at `a + min(i, liveRows − 1) · lda` and the packed ones ignore
-    /// both. Inlined into the macro-kernel's block loop, so that the call stays a direct one: the
-    /// switch is on a value that is fixed for the whole call, and the branch predictor learns it.
+    /// both. With `columnMajor` (the Float32 in-place entries only: the backward's T = Wᵀ·gy on the
+    /// weight tensor itself) step i's values are at `a + i · lda` instead, row j at `+ min(j, liveRows − 1)`.
+    /// Inlined into the macro-kernel's block loop, so that the call stays a direct one: the switch is
+    /// on values that are fixed for the whole call, and the branch predictor learns them.
     @inline(__always)
     func multiply(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ liveRows: Int,
-                  _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                  _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, columnMajor: Bool = false) {
+        precondition(!columnMajor || weightLayout == .inPlace && accumulation == .float32, "\(name) has no column-major form")
         switch function {
         case .float32x6x16AVX2: microkernel6x16(k, a, b, c, ldc)
         case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
-        case .float32x6x16InPlaceAVX2: microkernel6x16InPlace(k, a, lda, liveRows, b, c, ldc)
+        case .float32x6x16InPlaceAVX2:
+            if columnMajor { microkernel6x16ColumnMajor(k, a, lda, liveRows, b, c, ldc) } else { microkernel6x16InPlace(k, a, lda, liveRows, b, c, ldc) }
         case .float32x14x32AVX512:
             // Slivers of 12 or 13 channels (balanced slivers, or a short last one) take the kernels
             // without the rows they would waste; the same operations per element, so the same bits.
-            switch liveRows {
-            case 13: microkernel13x32AVX512(k, a, lda, liveRows, b, c, ldc)
-            case 12: microkernel12x32AVX512(k, a, lda, liveRows, b, c, ldc)
-            default: microkernel14x32AVX512(k, a, lda, liveRows, b, c, ldc)
+            let kernel = switch (liveRows, columnMajor) {
+            case (13, false): microkernel13x32AVX512
+            case (12, false): microkernel12x32AVX512
+            case (_, false): microkernel14x32AVX512
+            case (13, true): microkernel13x32ColumnMajorAVX512
+            case (12, true): microkernel12x32ColumnMajorAVX512
+            case (_, true): microkernel14x32ColumnMajorAVX512
             }
+            kernel(k, a, lda, liveRows, b, c, ldc)
         case .float16x12x32AVX512: microkernel12x32RoundingToHalfAVX512(k, a, lda, liveRows, b, c, ldc)
         }
     }

@@ -298,8 +298,8 @@ struct TiledBackward: Sendable {
             for pixelBlock in 0..<(pixels / nr) {
                 for sliver in 0..<slivers.slivers {
                     let start = slivers.start(sliver), live = slivers.start(sliver + 1) - start
-                    microkernel.multiplyColumnMajor(cog, weights + start, rows, live, gyTile + pixelBlock * cog * nr,
-                                                    t + start * pixels + pixelBlock * nr, pixels)
+                    microkernel.multiply(cog, weights + start, rows, live, gyTile + pixelBlock * cog * nr,
+                                         t + start * pixels + pixelBlock * nr, pixels, columnMajor: true)
                 }
             }
             scatterAndReduce(block, slot.plan, pointers, UnsafePointer(t), scratch.samples,
