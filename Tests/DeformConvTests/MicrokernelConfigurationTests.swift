@@ -131,6 +131,39 @@ final class MicrokernelConfigurationTests: XCTestCase {
         }
     }
 
+    /// The backward's entries (Float32, A read in place or column-major) give the same bits for every
+    /// gradient on tiles both fit, so the 6×16 AVX2 path a CPU without AVX-512F takes is the one
+    /// the gate checked; on shapes with short and balanced slivers, edge column blocks of gweight
+    /// and several chunks per thread. Fails unless at least two entries ran where the CPU has AVX-512F.
+    func testBackwardEntriesGiveTheSameBits() throws {
+        let entries = MicrokernelConfiguration.table.filter {
+            $0.weightLayout == .inPlace && $0.accumulation == .float32 && $0.instructionSet.isAvailable()
+        }
+        XCTAssertEqual(entries.count, Self.cpuReportsAVX512F ? 2 : 1, "\(entries)")
+        var rng = TestRNG(seed: 31)
+        let shapes = [
+            TestShape(n: 2, c: 24, h: 9, w: 11, co: 27, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, dg: 2, bias: true),
+            TestShape(c: 40, h: 12, w: 12, co: 20, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, groups: 2, dg: 1),
+            TestShape(c: 160, h: 6, w: 7, co: 13, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, bias: true),
+        ]
+        for s in shapes {
+            let data = backwardData(s, &rng, offsets: .mixed(range: 3))
+            let gy = backwardGy(s, &rng).map { Float($0) }
+            let p = try s.problem()
+            let results = entries.map { entry in
+                TiledBackward(p, tiling: Tiling(pixelsPerTile: 64, reductionRows: 256, microkernel: entry)).run(data.float, gy: gy, threads: 2)
+            }
+            // Counts of elements whose bits differ, so that a failure names how many and not all values.
+            func differing(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+            for (entry, got) in zip(entries, results).dropFirst() {
+                let label = "\(entry) against \(entries[0]), \(s)"
+                XCTAssertEqual(differing(got.gx, results[0].gx), 0, "gx: \(label)")
+                XCTAssertEqual(differing(got.gweight, results[0].gweight), 0, "gweight: \(label)")
+                XCTAssertEqual(differing(got.goffsets, results[0].goffsets), 0, "goffsets: \(label)")
+            }
+        }
+    }
+
     /// The first entry that fits: the AVX-512 ones on whole 32-pixel blocks when the CPU has
     /// AVX-512F, otherwise 6×16 AVX2; and every tile width `Tiling` accepts finds an entry of each
     /// accumulation on a CPU without AVX-512F.
