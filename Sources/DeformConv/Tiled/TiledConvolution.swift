@@ -185,8 +185,14 @@ struct TiledConvolution: Sendable {
                 let value: Float = row < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + row] ?? 0 : 0
                 (accumulators + row * pixels).initialize(repeating: value, count: pixels)
             }
-            for firstBlockChannel in stride(from: 0, to: channelsPerGroup, by: channelsPerBlock) {
-                let channels = min(channelsPerBlock, channelsPerGroup - firstBlockChannel)
+            // Blocks of balanced sizes (b8-c64: 22, 21, 21 channels instead of 28, 28, 8, whose 72-row
+            // block made short microkernel calls); every output still sums its rows in order, so the
+            // bits do not depend on the cut.
+            let blockCount = (channelsPerGroup + channelsPerBlock - 1) / channelsPerBlock
+            var firstBlockChannel = 0
+            for blockIndex in 0..<blockCount {
+                let channels = channelsPerGroup / blockCount + (blockIndex < channelsPerGroup % blockCount ? 1 : 0)
+                defer { firstBlockChannel += channels }
                 sampleBlock(plan, pointers.x, panel, n: n, firstChannel: firstChannel + firstBlockChannel, channels: channels,
                             finite: pointers.finite)
                 let rows = channels * taps
