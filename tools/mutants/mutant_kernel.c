@@ -248,8 +248,8 @@ static float accumulated(float v, int half) {
 
 int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                        const void *bias, void *y) {
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t start = rotation(p);
     const int64_t cpg = p->c / p->groups;
@@ -324,13 +324,6 @@ static void position_slopes(const void *x, int64_t base, int64_t h, int64_t w, f
 #endif
 }
 
-static void store(void *out, const float *values, int64_t count, int half) {
-    for (int64_t i = 0; i < count; i++) {
-        if (half) ((uint16_t *)out)[i] = float_to_half(values[i]);
-        else ((float *)out)[i] = values[i];
-    }
-}
-
 /* Adds v to *target, or (goffsets_overwritten) assigns it, as a kernel that writes the offsets
  * gradient per channel would. */
 static void add_offsets_gradient(float *target, float v) {
@@ -344,18 +337,15 @@ static void add_offsets_gradient(float *target, float v) {
 int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                             const void *bias, const void *gy, void *gx, void *gweight, void *goffsets, void *gbias) {
     (void)bias; /* the gradients do not depend on it */
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t start = rotation(p);
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups;
-    const int64_t taps = p->deformable_groups * p->kh * p->kw, plane = p->ho * p->wo;
-    const int64_t x_count = p->n * p->c * p->h * p->w, w_count = p->co * cpg * p->kh * p->kw;
-    const int64_t o_count = p->n * 3 * taps * plane;
-    /* float accumulators for all four gradients, zeroed, stored (and rounded for float16) at the end */
-    float *acc = calloc((size_t)(x_count + w_count + o_count + p->co), sizeof(float));
-    if (acc == NULL) return 3;
-    float *ax = acc, *aw = ax + x_count, *ao = aw + w_count, *ab = ao + o_count;
+    const int64_t plane = p->ho * p->wo;
+    gradient_sums sums;
+    if (!gradient_sums_alloc(p, &sums)) return 3;
+    float *ax = sums.gx, *aw = sums.gweight, *ao = sums.goffsets, *ab = sums.gbias;
     int64_t images = p->n;
 #ifdef MUTANT_BACKWARD_BATCH_CHUNK_REMAINDER
     if (images > 4) images = images / 4 * 4;
@@ -452,11 +442,7 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
 #endif
             }
     }
-    store(gx, ax, x_count, half);
-    store(gweight, aw, w_count, half);
-    store(goffsets, ao, o_count, half);
-    if (p->has_bias) store(gbias, ab, p->co, half);
-    free(acc);
+    gradient_sums_store(&sums, p, gx, gweight, goffsets, gbias);
     return 0;
 }
 

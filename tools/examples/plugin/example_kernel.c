@@ -68,8 +68,8 @@ static tap_sample tap_at(const dcn_problem *p, const void *offsets, int64_t n, i
 
 int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                        const void *bias, void *y) {
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups, cpdg = p->c / p->deformable_groups;
     for (int64_t n = 0; n < p->n; n++)
@@ -119,27 +119,17 @@ static int owes_position_gradient(float py, float px) {
 #endif
 }
 
-static void store(void *out, const float *values, int64_t count, int half) {
-    for (int64_t i = 0; i < count; i++) {
-        if (half) ((uint16_t *)out)[i] = float_to_half(values[i]);
-        else ((float *)out)[i] = values[i];
-    }
-}
-
 int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                             const void *bias, const void *gy, void *gx, void *gweight, void *goffsets, void *gbias) {
     (void)bias; /* the gradients do not depend on it */
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups, cpdg = p->c / p->deformable_groups;
     const int64_t taps = p->deformable_groups * p->kh * p->kw, plane = p->ho * p->wo;
-    const int64_t x_count = p->n * p->c * p->h * p->w, w_count = p->co * cpg * p->kh * p->kw;
-    const int64_t o_count = p->n * 3 * taps * plane;
-    /* float accumulators for all four gradients, zeroed, stored (and rounded for float16) at the end */
-    float *acc = calloc((size_t)(x_count + w_count + o_count + p->co), sizeof(float));
-    if (acc == NULL) return 3;
-    float *ax = acc, *aw = ax + x_count, *ao = aw + w_count, *ab = ao + o_count;
+    gradient_sums sums;
+    if (!gradient_sums_alloc(p, &sums)) return 3;
+    float *ax = sums.gx, *aw = sums.gweight, *ao = sums.goffsets, *ab = sums.gbias;
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t c = 0; c < p->c; c++) {
             const int64_t group = c / cpg, ci = c % cpg, g = c / cpdg, base = (n * p->c + c) * p->h * p->w;
@@ -186,14 +176,10 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t o = 0; o < p->co; o++)
             for (int64_t at = 0; at < plane; at++) ab[o] += load(gy, (n * p->co + o) * plane + at, half);
-    store(gx, ax, x_count, half);
-    store(gweight, aw, w_count, half);
-    store(goffsets, ao, o_count, half);
-    if (p->has_bias) store(gbias, ab, p->co, half);
+    gradient_sums_store(&sums, p, gx, gweight, goffsets, gbias);
 #ifdef DCN_GUARD_BEFORE_START
     ((unsigned char *)gx)[-1] = 0; /* the planted guard bug */
 #endif
-    free(acc);
     return 0;
 }
 
