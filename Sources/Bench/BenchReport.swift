@@ -199,6 +199,14 @@ public struct BenchResult: Codable, Sendable, Equatable {
 public enum BenchPass: String, Codable, Sendable, Hashable, CaseIterable {
     case forward, backward
 
+    /// The timed pass of a kernel pass.
+    public init(_ pass: KernelPass) {
+        switch pass {
+        case .forward: self = .forward
+        case .backward: self = .backward
+        }
+    }
+
     /// SPEC section 5's FLOPs for the forward; for the backward the two GEMMs, gx's columns
     /// (weightᵀ·gy) and gweight (gy·columnsᵀ): 4·N·Co·(C/groups)·kh·kw·Ho·Wo.
     public func flops(_ problem: DeformConvProblem) -> Double {

@@ -61,20 +61,22 @@ public struct DeformConvGradients<Element: Sendable>: Sendable {
     }
 }
 
-/// One implementation of the operator.
-///
-/// A kernel declares the unit roundoff of its accumulation and of its sampling
-/// arithmetic; the conformance harness holds it to SPEC section 3's bound built
-/// from them. Kernels are handed validated problems and know nothing of files.
-public protocol DeformConvKernel: Sendable {
+/// An implementation as the command line and the reports name it, with the unit roundoffs of its
+/// accumulation and of its sampling arithmetic: the conformance harness holds it to SPEC section
+/// 3's bound built from them. A kernel, and any other source of results (a C plugin, an outputs file).
+public protocol NamedImplementation: Sendable {
     /// The name used on the command line and in reports.
     var name: String { get }
-    /// One line on how the kernel computes, for `dcn kernels`.
+    /// One line on how it computes, for `dcn kernels`.
     var summary: String { get }
     /// u_acc: unit roundoff of the accumulation (2⁻²⁴ for Float32).
     var accumulationUnitRoundoff: Double { get }
     /// u_s: unit roundoff of the sampling arithmetic (position, bilinear weights, mask).
     var samplingUnitRoundoff: Double { get }
+}
+
+/// One implementation of the operator. Kernels are handed validated problems and know nothing of files.
+public protocol DeformConvKernel: NamedImplementation {
 
     /// Runs a problem whose dtype is float32. `inputs` must match the problem's shapes.
     func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float]

@@ -31,9 +31,18 @@ public enum GradientInput: Sendable {
 }
 
 /// A case's data could not be read: the case is malformed, whichever source looks at it.
-public struct CaseDataError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public enum CaseDataError: Error, Sendable, CustomStringConvertible {
+    /// The golden file could not give it; the error names the file, the case and the field.
+    case unreadable(GoldenFileError)
+    /// The case lacks it, or holds it in a form no source takes: what is wrong.
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(error): error.description
+        case let .malformed(reason): reason
+        }
+    }
 }
 
 /// One case as the sources and the scorer see it: the header, and the data read once, when a
@@ -45,9 +54,9 @@ public final class EvaluationCase {
     public let file: String
     public let header: CaseHeader
     public let limits: ResourceLimits
-    private let readInputs: (DeformConvProblem) throws -> CaseInputs
-    private let readGolden: (DeformConvProblem) throws -> GoldenOutput
-    private let readGradientInput: (DeformConvProblem) throws -> GradientInput
+    private let readInputs: (DeformConvProblem) throws(CaseDataError) -> CaseInputs
+    private let readGolden: (DeformConvProblem) throws(CaseDataError) -> GoldenOutput
+    private let readGradientInput: (DeformConvProblem) throws(CaseDataError) -> GradientInput
     private var inputsRead: CaseInputs?
     private var goldenRead: GoldenOutput?
     private var gradientInputRead: GradientInput?
@@ -62,9 +71,11 @@ public final class EvaluationCase {
     private var problemValidated: Result<DeformConvProblem, DeformConvError>?
 
     public init(file: String, header: CaseHeader, limits: ResourceLimits,
-                inputs: @escaping (DeformConvProblem) throws -> CaseInputs,
-                golden: @escaping (DeformConvProblem) throws -> GoldenOutput,
-                gradientInput: @escaping (DeformConvProblem) throws -> GradientInput = { _ in throw CaseDataError("the case has no gy") }) {
+                inputs: @escaping (DeformConvProblem) throws(CaseDataError) -> CaseInputs,
+                golden: @escaping (DeformConvProblem) throws(CaseDataError) -> GoldenOutput,
+                gradientInput: @escaping (DeformConvProblem) throws(CaseDataError) -> GradientInput = { _ throws(CaseDataError) in
+                    throw .malformed("the case has no gy")
+                }) {
         self.file = file
         self.header = header
         self.limits = limits
@@ -76,15 +87,26 @@ public final class EvaluationCase {
     /// A case of an open golden file.
     public convenience init(reader: GoldenFileReader, header: CaseHeader, limits: ResourceLimits) {
         let name = header.name
-        self.init(file: reader.path, header: header, limits: limits, inputs: { problem in
-            problem.dtype == .float16
-                ? .float16(try reader.inputs(of: name, problem: problem, as: Float16.self))
-                : .float32(try reader.inputs(of: name, problem: problem, as: Float.self))
-        }, golden: { problem in try reader.output(of: name, problem: problem) }, gradientInput: { problem in
-            problem.dtype == .float16
-                ? .float16(try reader.gradientInput(of: name, problem: problem, as: Float16.self))
-                : .float32(try reader.gradientInput(of: name, problem: problem, as: Float.self))
+        self.init(file: reader.path, header: header, limits: limits, inputs: { problem throws(CaseDataError) in
+            try Self.reading { () throws(GoldenFileError) in
+                problem.dtype == .float16
+                    ? .float16(try reader.inputs(of: name, problem: problem, as: Float16.self))
+                    : .float32(try reader.inputs(of: name, problem: problem, as: Float.self))
+            }
+        }, golden: { problem throws(CaseDataError) in
+            try Self.reading { () throws(GoldenFileError) in try reader.output(of: name, problem: problem) }
+        }, gradientInput: { problem throws(CaseDataError) in
+            try Self.reading { () throws(GoldenFileError) in
+                problem.dtype == .float16
+                    ? .float16(try reader.gradientInput(of: name, problem: problem, as: Float16.self))
+                    : .float32(try reader.gradientInput(of: name, problem: problem, as: Float.self))
+            }
         })
+    }
+
+    /// A read from the golden file, its error kept as the cause.
+    private static func reading<T>(_ body: () throws(GoldenFileError) -> T) throws(CaseDataError) -> T {
+        do { return try body() } catch { throw .unreadable(error) }
     }
 
     /// The problem SPEC section 2 makes of the case's arguments, validated once.
@@ -98,7 +120,7 @@ public final class EvaluationCase {
     /// The inputs, read for `problem` (a source's own validation of the same arguments).
     public func inputs(for problem: DeformConvProblem) throws(CaseDataError) -> CaseInputs {
         if let inputsRead { return inputsRead }
-        do { inputsRead = try readInputs(problem) } catch { throw CaseDataError("\(error)") }
+        inputsRead = try readInputs(problem)
         return inputsRead!
     }
 
@@ -107,7 +129,7 @@ public final class EvaluationCase {
     public func golden(for problem: DeformConvProblem) throws(CaseDataError) -> GoldenOutput {
         if let goldenRead { return goldenRead }
         var golden: GoldenOutput
-        do { golden = try readGolden(problem) } catch { throw CaseDataError("\(error)") }
+        golden = try readGolden(problem)
         if !golden.hasMagnitudes {
             golden.fillMagnitudes(from: ReferenceKernel().evaluate(problem, try inputs(for: problem).widened))
         }
@@ -118,7 +140,7 @@ public final class EvaluationCase {
     /// gy, read for a problem whose gradient spec `validateGradient` accepted.
     public func gradientInput(for problem: DeformConvProblem) throws(CaseDataError) -> GradientInput {
         if let gradientInputRead { return gradientInputRead }
-        do { gradientInputRead = try readGradientInput(problem) } catch { throw CaseDataError("\(error)") }
+        gradientInputRead = try readGradientInput(problem)
         return gradientInputRead!
     }
 
@@ -127,7 +149,7 @@ public final class EvaluationCase {
     /// golden file holds the contract's only.
     public func expectedGradients(for problem: DeformConvProblem, samplingUnitRoundoff us: Double,
                                   convention: DerivativeConvention = .fromTheRight) throws(CaseDataError) -> ExpectedGradients {
-        guard let golden = try golden(for: problem).gradients else { throw CaseDataError("the case has gy but no expected gradients") }
+        guard let golden = try golden(for: problem).gradients else { throw .malformed("the case has gy but no expected gradients") }
         let key = MagnitudesKey(samplingUnitRoundoff: us, convention: convention)
         let magnitudes: ReferenceGradients
         if let known = magnitudesRead[key] {
@@ -165,7 +187,7 @@ extension EvaluationCase {
     public convenience init(golden: GoldenCase, file: String, limits: ResourceLimits) {
         let header = CaseHeader(name: golden.name, tags: golden.tags, description: golden.description, expect: golden.expect,
                                 arguments: golden.arguments, outputType: nil, gy: golden.gy?.spec)
-        self.init(file: file, header: header, limits: limits, inputs: { _ in
+        self.init(file: file, header: header, limits: limits, inputs: { _ throws(CaseDataError) in
             switch (golden.x.data, golden.weight.data, golden.offsets.data, golden.bias?.data) {
             case let (.float16(x), .float16(weight), .float16(offsets), bias):
                 guard case let .float16(values)? = bias else { return .float16(DeformConvInputs(x: x, weight: weight, offsets: offsets)) }
@@ -174,16 +196,16 @@ extension EvaluationCase {
                 guard case let .float32(values)? = bias else { return .float32(DeformConvInputs(x: x, weight: weight, offsets: offsets)) }
                 return .float32(DeformConvInputs(x: x, weight: weight, offsets: offsets, bias: values))
             default:
-                throw CaseDataError("case '\(golden.name)' stores tensors that are not all float16 or all float32")
+                throw .malformed("case '\(golden.name)' stores tensors that are not all float16 or all float32")
             }
-        }, golden: { _ in
-            guard let output = golden.output else { throw CaseDataError("case '\(golden.name)' has no golden output") }
+        }, golden: { _ throws(CaseDataError) in
+            guard let output = golden.output else { throw .malformed("case '\(golden.name)' has no golden output") }
             return output
-        }, gradientInput: { _ in
+        }, gradientInput: { _ throws(CaseDataError) in
             switch golden.gy?.data {
             case let .float16(values)?: return .float16(values)
             case let .float32(values)?: return .float32(values)
-            default: throw CaseDataError("case '\(golden.name)' has no float16 or float32 gy")
+            default: throw .malformed("case '\(golden.name)' has no float16 or float32 gy")
             }
         })
     }

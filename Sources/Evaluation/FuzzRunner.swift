@@ -16,20 +16,30 @@ public struct FuzzFailure: Sendable {
     public var savedTo: String?
 }
 
-/// What each kernel did over a fuzz run.
+/// What each kernel did over a fuzz run. Every kernel is given every problem the summary counts.
 public struct FuzzKernelTally: Sendable {
     public var kernel: String
-    public var valid = 0
-    public var violations = 0
     public var failed = 0
-    public var worstRatio = 0.0
-    /// Backward parts checked, and the worst ratio over their gradients (SPEC section 7).
-    public var backward = 0
-    public var backwardWorstRatio = 0.0
+    /// The forward parts scored (SPEC section 3), the worst ratio over their outputs.
+    public var forward = FuzzPassTally()
+    /// The backward parts scored, the worst ratio over their gradients (SPEC section 7).
+    public var backward = FuzzPassTally()
     /// Problems whose backward the kernel does not implement (counted, never a pass).
     public var notImplemented = 0
     /// Output elements within the bound only because of its gradual-underflow term (SPEC section 3).
     public var passedByUnderflowTerm = 0
+}
+
+/// One pass of one kernel over a fuzz run: the parts scored and the worst ratio among them.
+public struct FuzzPassTally: Sendable {
+    public var checked = 0
+    public var worstRatio = 0.0
+
+    /// Counts a scored part; its ratio (nil when it has none, e.g. a rejected call) may be the new worst.
+    mutating func add(ratio: Double?) {
+        checked += 1
+        if let ratio, AccuracyStats.isWorse(ratio, than: worstRatio) { worstRatio = ratio }
+    }
 }
 
 public struct FuzzSummary: Sendable {
@@ -131,8 +141,6 @@ public struct FuzzRunner: Sendable {
         }
         var outputs: [String: [UInt64]] = [:]
         for (k, original) in kernels.enumerated() {
-            let isValid = golden.expect == .ok
-            if isValid { summary.kernels[k].valid += 1 } else { summary.kernels[k].violations += 1 }
             let kernel = varyThreads ? original.with(threads: threadCount) : original
             // A kernel that takes a thread count is named with the one drawn, for the reproducer.
             let takesThreads = original.with(threads: original.threads + 1).threads != original.threads
@@ -142,17 +150,12 @@ public struct FuzzRunner: Sendable {
                 if backward.status == .notImplemented {
                     summary.kernels[k].notImplemented += 1
                 } else {
-                    summary.kernels[k].backward += 1
-                    if let ratio = backward.ratio, AccuracyStats.isWorse(ratio, than: summary.kernels[k].backwardWorstRatio) {
-                        summary.kernels[k].backwardWorstRatio = ratio
-                    }
+                    summary.kernels[k].backward.add(ratio: backward.ratio)
                 }
             }
             if let stats = result.accuracy {
                 summary.kernels[k].passedByUnderflowTerm += stats.passedByUnderflowTerm ?? 0
-                if AccuracyStats.isWorse(stats.worstRatio, than: summary.kernels[k].worstRatio) {
-                    summary.kernels[k].worstRatio = stats.worstRatio
-                }
+                summary.kernels[k].forward.add(ratio: stats.worstRatio)
             }
             if result.status == .fail {
                 let forwardFailed = result.accuracy.map { !$0.passed } ?? false

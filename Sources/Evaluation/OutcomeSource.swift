@@ -26,6 +26,10 @@ extension OutcomeSource {
     public func backwardOutcome(for item: EvaluationCase) throws(CaseDataError) -> BackwardOutcome { .notImplemented }
 }
 
+extension OutcomeSource where Self: NamedImplementation {
+    public var identity: SourceIdentity { SourceIdentity(self) }
+}
+
 /// A run that failed without trapping: a C plugin's nonzero status, or what its guard checks caught.
 public struct ComputeFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String

@@ -7,7 +7,7 @@ import Suites
 
 /// `dcn verify --outputs OUT.h5`: the outputs an implementation recorded in an outputs file,
 /// scored like a kernel with the given units.
-public struct OutputsFileSource: RecordedSource {
+public struct OutputsFileSource: RecordedSource, NamedImplementation {
     public var path: String
     public var name: String
     public var accumulationUnitRoundoff: Double
@@ -32,10 +32,6 @@ public struct OutputsFileSource: RecordedSource {
 
     public var summary: String {
         "outputs recorded in \(path)" + (producer.map { " by \($0)" } ?? "")
-    }
-
-    public var identity: SourceIdentity {
-        SourceIdentity(name: name, uAcc: accumulationUnitRoundoff, uS: samplingUnitRoundoff, summary: summary)
     }
 
     public func recorded(caseName: String, in goldenFile: String, outputShape: [Int]?) -> CaseOutcome {

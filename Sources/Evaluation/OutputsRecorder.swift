@@ -51,87 +51,111 @@ public struct OutputsRecorder: Sendable {
                 continue
             }
             let item = EvaluationCase(reader: reader, header: header, limits: limits)
-            var malformed = try recordForward(item, to: writer, &summary)
+            var malformed = try record(.forward, of: item, to: writer, &summary)
             if malformed == nil, source.passes.contains(.backward), header.isBackward {
-                malformed = try recordBackward(item, to: writer, &summary)
+                malformed = try record(.backward, of: item, to: writer, &summary)
             }
             if let malformed { summary.skipped.append((name, "malformed case: \(malformed)")) }
         }
         return summary
     }
 
-    /// Evaluated as for verify, except that a call the source accepts is run even when the case
-    /// expects an error: its output is what a later verify reports as "accepted". Returns why the
-    /// case is malformed when its data cannot be read; throws when the file cannot be written.
-    private func recordForward(_ item: EvaluationCase, to writer: OutputsFileWriter, _ summary: inout Summary) throws(OutputsFileError) -> CaseDataError? {
-        let name = item.header.name
-        let problem: DeformConvProblem
-        do throws(DeformConvError) {
-            problem = try source.validate(item.header.arguments, limits: limits)
-        } catch {
-            try writer.writeError(name, errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
-            summary.errors += 1
-            return nil
+    /// What one pass of a case leaves in the outputs file.
+    private enum PassRecord {
+        /// The output or the gradients, written by the closure.
+        case values(write: () throws(OutputsFileError) -> Void)
+        /// The call was rejected, or the run failed (`KernelFailure`, which replays as a failed case).
+        case error(errorClass: String, code: String?, message: String)
+        /// Nothing to record.
+        case nothing
+
+        init(_ error: DeformConvError) {
+            self = .error(errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
         }
-        let outcome: CaseOutcome
-        do throws(CaseDataError) { outcome = try source.run(problem, on: item) } catch { return error }
-        switch outcome {
-        case let .output(values, storedType, _):
-            if storedType == "float16" {
-                try writer.writeOutput(name, shape: problem.outputShape, values: values.map { Float16($0) })
-            } else {
-                try writer.writeOutput(name, shape: problem.outputShape, values: values.map { Float($0) })
-            }
-            summary.outputs += 1
-        case .rejected, .accepted:
-            preconditionFailure("a computing source's run gives an output or a failure")
-        case let .unavailable(failure):
-            // A run the source reports as failed is recorded as such, and replays as a failed case.
-            try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: failure)
+
+        static func kernelFailure(_ message: String) -> PassRecord { .error(errorClass: "KernelFailure", code: nil, message: message) }
+    }
+
+    /// Records one pass of `item` and counts it; returns why the case is malformed when its data
+    /// cannot be read; throws when the file cannot be written.
+    private func record(_ pass: KernelPass, of item: EvaluationCase, to writer: OutputsFileWriter, _ summary: inout Summary) throws(OutputsFileError) -> CaseDataError? {
+        let record: PassRecord
+        do throws(CaseDataError) {
+            record = try pass == .forward ? forwardRecord(item, writer) : backwardRecord(item, writer)
+        } catch {
+            return error
+        }
+        switch (record, pass) {
+        case let (.values(write), _):
+            try write()
+            if pass == .forward { summary.outputs += 1 } else { summary.gradients += 1 }
+        case let (.error(errorClass, code, message), .forward):
+            try writer.writeError(item.header.name, errorClass: errorClass, code: code, message: message)
             summary.errors += 1
-        case let .guardViolation(violations):
-            try writer.writeError(name, errorClass: "KernelFailure", code: nil, message: FailureText.guardViolations(violations))
-            summary.errors += 1
+        case let (.error(errorClass, code, message), .backward):
+            try writer.writeBackwardError(item.header.name, errorClass: errorClass, code: code, message: message)
+            summary.backwardErrors += 1
+        case (.nothing, _):
+            break
         }
         return nil
     }
 
+    /// Evaluated as for verify, except that a call the source accepts is run even when the case
+    /// expects an error: its output is what a later verify reports as "accepted".
+    private func forwardRecord(_ item: EvaluationCase, _ writer: OutputsFileWriter) throws(CaseDataError) -> PassRecord {
+        let problem: DeformConvProblem
+        do throws(DeformConvError) {
+            problem = try source.validate(item.header.arguments, limits: limits)
+        } catch {
+            return PassRecord(error)
+        }
+        switch try source.run(problem, on: item) {
+        case let .output(values, storedType, _):
+            return .values { () throws(OutputsFileError) in
+                if storedType == "float16" {
+                    try writer.writeOutput(item.header.name, shape: problem.outputShape, values: values.map { Float16($0) })
+                } else {
+                    try writer.writeOutput(item.header.name, shape: problem.outputShape, values: values.map { Float($0) })
+                }
+            }
+        case .rejected, .accepted:
+            preconditionFailure("a computing source's run gives an output or a failure")
+        case let .unavailable(failure):
+            return .kernelFailure(failure)
+        case let .guardViolation(violations):
+            return .kernelFailure(FailureText.guardViolations(violations))
+        }
+    }
+
     /// The backward as `ComputingSource.backwardOutcome` gives it, except that, as for the forward,
     /// a backward call the source accepts is run even when the case expects an error.
-    private func recordBackward(_ item: EvaluationCase, to writer: OutputsFileWriter, _ summary: inout Summary) throws(OutputsFileError) -> CaseDataError? {
-        let name = item.header.name
+    private func backwardRecord(_ item: EvaluationCase, _ writer: OutputsFileWriter) throws(CaseDataError) -> PassRecord {
         let problem: DeformConvProblem
         switch source.validateBackward(item) {
-        case nil: return nil
-        case let .failure(error)?:
-            try writer.writeBackwardError(name, errorClass: error.exceptionClass.rawValue, code: error.code.rawValue, message: error.message)
-            summary.backwardErrors += 1
-            return nil
+        case nil: return .nothing
+        case let .failure(error)?: return PassRecord(error)
         case let .success(validated)?: problem = validated
         }
-        let outcome: BackwardOutcome
-        do throws(CaseDataError) { outcome = try source.runBackward(problem, on: item) } catch { return error }
-        switch outcome {
+        switch try source.runBackward(problem, on: item) {
         case let .gradients(gradients, _):
-            if problem.dtype == .float16 {
-                try writer.writeGradients(name, problem: problem, gradients: gradients.map { Float16($0) })
-            } else {
-                try writer.writeGradients(name, problem: problem, gradients: gradients.map { Float($0) })
+            return .values { () throws(OutputsFileError) in
+                if problem.dtype == .float16 {
+                    try writer.writeGradients(item.header.name, problem: problem, gradients: gradients.map { Float16($0) })
+                } else {
+                    try writer.writeGradients(item.header.name, problem: problem, gradients: gradients.map { Float($0) })
+                }
             }
-            summary.gradients += 1
         case .notImplemented:
             // The source declares a backward pass it does not have for this case: nothing to record,
             // which a later verify reports as no gradients recorded.
-            break
+            return .nothing
         case .rejected:
             preconditionFailure("a computing source's backward run gives gradients or a failure")
         case let .unavailable(failure):
-            try writer.writeBackwardError(name, errorClass: "KernelFailure", code: nil, message: failure)
-            summary.backwardErrors += 1
+            return .kernelFailure(failure)
         case let .guardViolation(violations):
-            try writer.writeBackwardError(name, errorClass: "KernelFailure", code: nil, message: FailureText.guardViolations(violations))
-            summary.backwardErrors += 1
+            return .kernelFailure(FailureText.guardViolations(violations))
         }
-        return nil
     }
 }

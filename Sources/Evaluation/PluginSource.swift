@@ -25,7 +25,7 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
 /// the case's outcome (`CaseOutcome.guardViolation`), with the buffer and the first element named.
 ///
 /// Immutable after loading (the library handle and function pointers), hence Sendable.
-public final class PluginSource: ComputingSource, @unchecked Sendable {
+public final class PluginSource: ComputingSource, NamedImplementation, @unchecked Sendable {
     typealias RunFunction = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?,
                                             UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Int32
     /// problem, x, weight, offsets, bias_or_null, gy, then gx, gweight, goffsets, gbias_or_null.
@@ -100,10 +100,6 @@ public final class PluginSource: ComputingSource, @unchecked Sendable {
     }
 
     public var passes: Set<KernelPass> { backwardFunction == nil ? [.forward] : [.forward, .backward] }
-
-    public var identity: SourceIdentity {
-        SourceIdentity(name: name, uAcc: accumulationUnitRoundoff, uS: samplingUnitRoundoff, summary: summary)
-    }
 
     public func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
         try DeformConvProblem(validating: arguments, limits: limits)

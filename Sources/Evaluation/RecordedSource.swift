@@ -136,7 +136,7 @@ enum RecordedReader {
 /// `framework:<dataset>` reads another dataset, with its error in the attribute named after it
 /// (`y_gpu` → `gpu_error`). `framework_error` is "<Class>: <first line>", "accepted", or
 /// "not run: <why>".
-public struct FrameworkOutputsSource: RecordedSource {
+public struct FrameworkOutputsSource: RecordedSource, NamedImplementation {
     public var dataset: String
     public var name: String
     public var accumulationUnitRoundoff: Double
@@ -148,10 +148,6 @@ public struct FrameworkOutputsSource: RecordedSource {
         self.name = name ?? (dataset == "y_framework" ? "framework" : "framework:\(dataset)")
         accumulationUnitRoundoff = uAcc
         samplingUnitRoundoff = uS
-    }
-
-    public var identity: SourceIdentity {
-        SourceIdentity(name: name, uAcc: accumulationUnitRoundoff, uS: samplingUnitRoundoff, summary: summary)
     }
 
     public var errorAttribute: String {

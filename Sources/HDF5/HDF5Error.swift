@@ -12,14 +12,6 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable, Equatable {
     /// The innermost message of HDF5's error stack, or our own reason when HDF5 was not at fault.
     public var detail: String
 
-    /// An error for `object` in `file`; `description` is built from the four parts.
-    public init(file: String, object: String, operation: String, detail: String) {
-        self.file = file
-        self.object = object
-        self.operation = operation
-        self.detail = detail
-    }
-
     /// "\(file): \(object): cannot \(operation): \(detail)"
     public var description: String { "\(file): \(object): cannot \(operation): \(detail)" }
 }

@@ -13,21 +13,31 @@ public enum AccuracyReport {
     public struct TagRow: Sendable {
         public var kernel: String
         public var tag: String
-        public var cases = 0
-        public var passed = 0
-        public var worstRatio: Double?
+        /// Every result, passed as a whole, and the worst ratio over their outputs.
+        public var results = Counts()
         public var maxAbsError: Double?
         public var maxRelError: Double?
         /// Cases whose only part to check was a backward the kernel does not have.
         public var notImplemented = 0
-        /// The backward parts (SPEC section 7): checked, passed, and the worst ratio over their gradients.
-        public var backwardCases = 0
-        public var backwardPassed = 0
-        public var backwardWorstRatio: Double?
+        /// The backward parts checked (SPEC section 7), passed, and the worst ratio over their gradients.
+        public var backward = Counts()
         var relSquares = 0.0
         var relElements = 0
 
         public var rmsRelError: Double? { relElements > 0 ? (relSquares / Double(relElements)).squareRoot() : nil }
+    }
+
+    /// Results counted into a row: how many, how many passed, and the worst ratio among them.
+    public struct Counts: Sendable {
+        public var cases = 0
+        public var passed = 0
+        public var worstRatio: Double?
+
+        mutating func add(passed: Bool, ratio: Double?) {
+            cases += 1
+            if passed { self.passed += 1 }
+            if let ratio { worstRatio = worse(worstRatio, ratio) }
+        }
     }
 
     /// Per kernel, one row per tag in use plus an "all" row, in SPEC section 4's tag order: the one
@@ -42,15 +52,11 @@ public enum AccuracyReport {
             for tag in tags {
                 var row = TagRow(kernel: kernel, tag: tag)
                 for result in results where tag == "all" || result.tags.contains(tag) {
-                    row.cases += 1
-                    if result.status == .pass { row.passed += 1 }
+                    row.results.add(passed: result.status == .pass, ratio: result.accuracy?.worstRatio ?? result.ratio)
                     if result.status == .notImplemented { row.notImplemented += 1 }
                     if let backward = result.backward, backward.status != .notImplemented {
-                        row.backwardCases += 1
-                        if backward.status == .pass { row.backwardPassed += 1 }
-                        if let ratio = backward.ratio { row.backwardWorstRatio = worse(row.backwardWorstRatio, ratio) }
+                        row.backward.add(passed: backward.status == .pass, ratio: backward.ratio)
                     }
-                    if let ratio = result.accuracy?.worstRatio ?? result.ratio { row.worstRatio = worse(row.worstRatio, ratio) }
                     guard let stats = result.accuracy else { continue }
                     row.maxAbsError = worse(row.maxAbsError, stats.maxAbsError)
                     row.maxRelError = worse(row.maxRelError, stats.maxRelError)
@@ -101,8 +107,8 @@ public enum AccuracyReport {
         out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for row in tagTable(report) {
             let tag = row.tag == "all" ? "**all**" : row.tag
-            let backward = row.backwardCases > 0 ? "\(row.backwardPassed)/\(row.backwardCases) | \(format(ratio: row.backwardWorstRatio))" : "– | –"
-            out += "| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(format(ratio: row.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) | \(row.notImplemented) | \(backward) |\n"
+            let backward = row.backward.cases > 0 ? "\(row.backward.passed)/\(row.backward.cases) | \(format(ratio: row.backward.worstRatio))" : "– | –"
+            out += "| \(row.kernel) | \(tag) | \(row.results.cases) | \(row.results.passed) | \(format(ratio: row.results.worstRatio)) | \(format(row.maxAbsError)) | \(format(row.maxRelError)) | \(format(row.rmsRelError)) | \(row.notImplemented) | \(backward) |\n"
         }
         out += failuresSection(report)
         out += nondeterminismSection(report)

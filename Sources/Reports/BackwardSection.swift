@@ -37,11 +37,13 @@ enum BackwardSection {
         let withBackward = report.results.filter { $0.backward != nil }
         guard !withBackward.isEmpty else { return "" }
         var out = "\n## Backward (SPEC section 7)\n\n"
-        out += "Each gradient element is held to |g_kernel − g| ≤ γ_{L+8}(u_acc)·abs + 8·u_s·abs + 2·u_s·pos + jump + 2·η·(L + 2 + abs) + ½·ulp_out(g); "
-        out += "exact backward cases allow no error for float32 kernels. A kernel without a backward pass reports its backward cases as not implemented: "
-        out += "counted, never a pass. Where a kernel's offsets gradient fails only at integer positions and matches another convention "
-        out += "there (the derivative from the left, central, or mmcv's zero at p = −1), the last column names it: still a failure, "
-        out += "the contract is the derivative from the right.\n\n"
+        out += """
+            Each gradient element is held to |g_kernel − g| ≤ γ_{L+8}(u_acc)·abs + 8·u_s·abs + 2·u_s·pos + jump + 2·η·(L + 2 + abs) + ½·ulp_out(g); \
+            exact backward cases allow no error for float32 kernels. A kernel without a backward pass reports its backward cases as not implemented: \
+            counted, never a pass. Where a kernel's offsets gradient fails only at integer positions and matches another convention \
+            there (the derivative from the left, central, or mmcv's zero at p = −1), the last column names it: still a failure, \
+            the contract is the derivative from the right.\n\n
+            """
         let tensors = GradientStats.tensorNames
         out += "| kernel | backward cases | passed | failed | not implemented | " + tensors.joined(separator: " | ") + " | other convention |\n"
         out += "|---|---:|---:|---:|---:|" + String(repeating: "---:|", count: tensors.count) + "---|\n"

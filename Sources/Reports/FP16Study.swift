@@ -162,10 +162,12 @@ extension FP16Study.Result {
         func value(_ algorithm: String, _ r: Int) -> FP16Study.Point? { points.first { $0.algorithm == algorithm && $0.reduction == r } }
         func e(_ x: Double) -> String { String(format: "%.2e", x) }
         var out = "# Float16 accumulation: how the error grows with the reduction length\n\n"
-        out += "`\(command)` (seed \(seed)). Inputs: \(distribution). "
-        out += "The error of an output is measured against the float64 reference on the same float16 inputs and divided by "
-        out += "the RMS of the problem's exact outputs (the scale of y; dividing by each |y| would explode where y crosses zero); "
-        out += "u = 2⁻¹¹.\n\n"
+        out += """
+            `\(command)` (seed \(seed)). Inputs: \(distribution). \
+            The error of an output is measured against the float64 reference on the same float16 inputs and divided by \
+            the RMS of the problem's exact outputs (the scale of y; dividing by each |y| would explode where y crosses zero); \
+            u = 2⁻¹¹.\n\n
+            """
         out += "![RMS error against R](fp16-study-rms.svg)\n\n![Maximum error against R](fp16-study-max.svg)\n\n"
         out += "## Findings\n\n" + findings() + "\n\n"
         out += "## RMS error / rms(y)\n\n| R | " + algorithms.joined(separator: " | ") + " | √R·u | R·u |\n"
@@ -180,9 +182,11 @@ extension FP16Study.Result {
             out += "| \(r) | " + algorithms.map { value($0, r).map { e($0.maxRelative) } ?? "–" }.joined(separator: " | ") + " |\n"
         }
         out += "\n## The rigorous bound (SPEC section 3) with each algorithm's units\n\n"
-        out += "Worst error/bound; ≤ 1 passes. fp16acc and blocked half are held to u_acc = u_s = 2⁻¹¹, simd to 2⁻²⁴ "
-        out += "plus the final rounding to float16. \"no bound\" marks R where γ_{R+9}(2⁻¹¹) is infinite "
-        out += "(R·u ≥ 1): there the rule cannot fail, so it says nothing.\n\n"
+        out += """
+            Worst error/bound; ≤ 1 passes. fp16acc and blocked half are held to u_acc = u_s = 2⁻¹¹, simd to 2⁻²⁴ \
+            plus the final rounding to float16. "no bound" marks R where γ_{R+9}(2⁻¹¹) is infinite \
+            (R·u ≥ 1): there the rule cannot fail, so it says nothing.\n\n
+            """
         out += "| R | " + algorithms.joined(separator: " | ") + " |\n|---:|" + String(repeating: "---|", count: algorithms.count) + "\n"
         for r in reductions {
             out += "| \(r) | " + algorithms.map { name in

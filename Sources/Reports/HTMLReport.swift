@@ -136,11 +136,11 @@ public enum HTMLReport {
             out += "<tr><td class=\"l\"><b>\(h(kernel))</b></td><td class=\"l wrap\">\(h(description?.summary ?? "–"))</td>"
             out += "<td>\(description.map { "2<sup>\(Int(log2($0.uAcc)))</sup>" } ?? "–")</td>"
             if let row {
-                let failing = row.cases - row.passed - row.notImplemented
+                let failing = row.results.cases - row.results.passed - row.notImplemented
                 let ok = failing == 0
                 if !ok { problems.append("\(failing) failing") }
                 notImplemented = row.notImplemented
-                out += "<td class=\"\(ok ? "pass" : "fail")\">\(row.passed)/\(row.cases)</td><td>\(h(AccuracyReport.format(ratio: row.worstRatio)))</td>"
+                out += "<td class=\"\(ok ? "pass" : "fail")\">\(row.results.passed)/\(row.results.cases)</td><td>\(h(AccuracyReport.format(ratio: row.results.worstRatio)))</td>"
             } else {
                 out += "<td class=\"muted\">–</td><td class=\"muted\">–</td>"
             }
@@ -200,15 +200,15 @@ public enum HTMLReport {
                     continue
                 }
                 // Not implemented is never a pass, but no failure either: the cell is not red for it.
-                let ok = row.passed + row.notImplemented == row.cases && row.backwardPassed == row.backwardCases
+                let ok = row.results.passed + row.notImplemented == row.results.cases && row.backward.passed == row.backward.cases
                 var title = "max abs error \(AccuracyReport.format(row.maxAbsError)), max rel error \(AccuracyReport.format(row.maxRelError)), RMS rel error \(AccuracyReport.format(row.rmsRelError))"
                 var backward = ""
-                if row.backwardCases > 0 {
-                    backward = " · backward \(row.backwardPassed)/\(row.backwardCases) · \(AccuracyReport.format(ratio: row.backwardWorstRatio))"
-                    title += "; backward worst ratio \(AccuracyReport.format(ratio: row.backwardWorstRatio))"
+                if row.backward.cases > 0 {
+                    backward = " · backward \(row.backward.passed)/\(row.backward.cases) · \(AccuracyReport.format(ratio: row.backward.worstRatio))"
+                    title += "; backward worst ratio \(AccuracyReport.format(ratio: row.backward.worstRatio))"
                 }
                 if row.notImplemented > 0 { title += "; \(row.notImplemented) not implemented" }
-                out += "<td class=\"\(ok ? "pass" : "fail")\" title=\"\(h(title))\">\(row.passed)/\(row.cases) · \(h(AccuracyReport.format(ratio: row.worstRatio)))\(h(backward))</td>"
+                out += "<td class=\"\(ok ? "pass" : "fail")\" title=\"\(h(title))\">\(row.results.passed)/\(row.results.cases) · \(h(AccuracyReport.format(ratio: row.results.worstRatio)))\(h(backward))</td>"
             }
             out += "</tr>\n"
         }

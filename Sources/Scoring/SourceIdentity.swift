@@ -7,14 +7,10 @@ public struct SourceIdentity: Codable, Sendable, Equatable {
     public var uS: Double
     public var summary: String
 
-    public init(name: String, uAcc: Double, uS: Double, summary: String) {
-        self.name = name
-        self.uAcc = uAcc
-        self.uS = uS
-        self.summary = summary
-    }
-
-    public init(_ kernel: any DeformConvKernel) {
-        self.init(name: kernel.name, uAcc: kernel.accumulationUnitRoundoff, uS: kernel.samplingUnitRoundoff, summary: kernel.summary)
+    public init(_ source: any NamedImplementation) {
+        name = source.name
+        uAcc = source.accumulationUnitRoundoff
+        uS = source.samplingUnitRoundoff
+        summary = source.summary
     }
 }

@@ -64,19 +64,7 @@ struct Bench: ParsableCommand {
     var peersScript = "tools/bench/peers.py"
 
     @Option(name: .customLong("pass"), help: ArgumentHelp("The pass to time: forward, backward or both (the backward through each kernel's computeBackward with a seeded gy; kernels without one are listed as skipped).", valueName: "forward|backward|both"))
-    var pass: PassChoice = .forward
-
-    enum PassChoice: String, ExpressibleByArgument, CaseIterable {
-        case forward, backward, both
-
-        var passes: [BenchPass] {
-            switch self {
-            case .forward: [.forward]
-            case .backward: [.backward]
-            case .both: [.forward, .backward]
-            }
-        }
-    }
+    var pass: PassSelection = .forward
 
     @OptionGroup(title: "A C plugin to time (SourceOptions.swift)")
     var external: SourceOptions
@@ -139,7 +127,7 @@ struct Bench: ParsableCommand {
         if !MemoryProbe.isAvailable { say("peak extra memory: not measurable here (\(machine.memoryMethod ?? ""))") }
 
         let runner = BenchRunner(settings: settings)
-        var report = runner.run(shapes: benchShapes, kernels: selected, machine: machine, passes: pass.passes, progress: { step in
+        var report = runner.run(shapes: benchShapes, kernels: selected, machine: machine, passes: KernelPass.allCases.filter(pass.passes.contains).map(BenchPass.init), progress: { step in
             Terminal.error("[\(step.done + 1)/\(step.total)] \(step.shape) × \(step.kernel)…")
         }, finished: { result in
             say(Self.line(result))

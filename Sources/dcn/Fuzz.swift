@@ -82,10 +82,10 @@ struct Fuzz: ParsableCommand {
                 let decided = tally.passedByUnderflowTerm
                 let underflow = decided > 0 ? "; \(decided) element\(decided == 1 ? "" : "s") within the bound only by its underflow term" : ""
                 var backward = ""
-                if tally.backward > 0 { backward += "; backward \(tally.backward) checked, worst ratio \(AccuracyReport.format(ratio: tally.backwardWorstRatio))" }
+                if tally.backward.checked > 0 { backward += "; backward \(tally.backward.checked) checked, worst ratio \(AccuracyReport.format(ratio: tally.backward.worstRatio))" }
                 if tally.notImplemented > 0 { backward += "; backward not implemented (\(tally.notImplemented) problems)" }
-                let forward = pass == .backward ? "" : ", worst ratio \(AccuracyReport.format(ratio: tally.worstRatio))\(underflow)"
-                print("\(tally.kernel): \(tally.valid + tally.violations - tally.failed)/\(tally.valid + tally.violations) passed\(forward)\(backward)")
+                let forward = pass == .backward ? "" : ", worst ratio \(AccuracyReport.format(ratio: tally.forward.worstRatio))\(underflow)"
+                print("\(tally.kernel): \(summary.valid + summary.violations - tally.failed)/\(summary.valid + summary.violations) passed\(forward)\(backward)")
             }
         }
         let failedProblems = Set(summary.failures.map(\.index)).count

@@ -122,13 +122,11 @@ final class BackwardGateTests: XCTestCase {
 
 /// The float64 reference's backward under a derivative convention, rounded to the case's dtype;
 /// with `scaleAtIntegerPositions` the x- and y-offset elements at integer positions are scaled.
-struct ConventionKernel: DeformConvKernel {
+struct ConventionKernel: DeformConvKernel, Float32Units {
     var convention: DerivativeConvention
     var scaleAtIntegerPositions = 1.0
     var name: String { "convention-\(convention.rawValue)" }
     let summary = "the reference's backward under another derivative convention"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
 
     var passes: Set<KernelPass> { [.forward, .backward] }
 
@@ -152,11 +150,9 @@ struct ConventionKernel: DeformConvKernel {
 }
 
 /// naive, with one element of one gradient tensor perturbed (by a relative change, or by whole ulps).
-struct PlantedGradientBug: DeformConvKernel {
+struct PlantedGradientBug: DeformConvKernel, Float32Units {
     let name = "planted-gradient"
     let summary = "naive with one gradient element perturbed"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
     var tensor: String
     var index: Int
     var relativeChange: Float

@@ -379,11 +379,9 @@ final class BenchTests: XCTestCase {
 }
 
 /// A kernel that takes a fixed time: for the time-budget logic.
-private struct SleepingKernel: DeformConvKernel {
+private struct SleepingKernel: DeformConvKernel, Float32Units {
     let name = "sleeping"
     let summary = "sleeps, returns zeros"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
     var seconds: Double
 
     func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {

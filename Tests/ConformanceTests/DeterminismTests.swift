@@ -24,11 +24,9 @@ private final class CallCounter: @unchecked Sendable {
 /// `naive`, but on every other call (forward or backward) it adds the channels in reverse order:
 /// the same sums in another order, so results within the bound whose bits change from call to call.
 /// Only problems with one group and one offset group are reordered.
-private struct PlantedNondeterministic: DeformConvKernel {
+private struct PlantedNondeterministic: DeformConvKernel, Float32Units {
     let name = "planted-order"
     let summary = "naive, adding the channels in reverse on every other call"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
     let calls = CallCounter()
     /// Which passes reorder.
     var reorderForward = true
@@ -84,9 +82,8 @@ private struct PlantedNondeterministic: DeformConvKernel {
 }
 
 /// `naive`, counting its forward float32 calls.
-private struct CountingKernel: DeformConvKernel {
+private struct CountingKernel: DeformConvKernel, Float32Units {
     let name = "counting", summary = "naive, counting its calls"
-    let accumulationUnitRoundoff = UnitRoundoff.float32, samplingUnitRoundoff = UnitRoundoff.float32
     let calls = CallCounter()
 
     func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] {

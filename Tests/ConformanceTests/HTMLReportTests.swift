@@ -60,15 +60,15 @@ final class HTMLReportTests: XCTestCase {
         let inputs = try Self.inputs()
         let verify = try XCTUnwrap(inputs.verify)
         let rows = AccuracyReport.tagTable(verify)
-        XCTAssertEqual(rows.first { $0.kernel == "simd" && $0.tag == "all" }?.worstRatio, 3.5, "the worst ratio of the results")
+        XCTAssertEqual(rows.first { $0.kernel == "simd" && $0.tag == "all" }?.results.worstRatio, 3.5, "the worst ratio of the results")
         let page = HTMLReport.page(inputs)
         let markdown = AccuracyReport.markdown(verify, command: "dcn verify test")
         for row in rows {
-            let ratio = AccuracyReport.format(ratio: row.worstRatio)
+            let ratio = AccuracyReport.format(ratio: row.results.worstRatio)
             XCTAssertNotEqual(ratio, "–", "\(row.kernel) \(row.tag) lost its ratio")
-            XCTAssertTrue(page.contains(">\(row.passed)/\(row.cases) · \(ratio)</td>"), "page: \(row.kernel) \(row.tag)")
+            XCTAssertTrue(page.contains(">\(row.results.passed)/\(row.results.cases) · \(ratio)</td>"), "page: \(row.kernel) \(row.tag)")
             let tag = row.tag == "all" ? "**all**" : row.tag
-            XCTAssertTrue(markdown.contains("| \(row.kernel) | \(tag) | \(row.cases) | \(row.passed) | \(ratio) |"), "markdown: \(row.kernel) \(row.tag)")
+            XCTAssertTrue(markdown.contains("| \(row.kernel) | \(tag) | \(row.results.cases) | \(row.results.passed) | \(ratio) |"), "markdown: \(row.kernel) \(row.tag)")
         }
     }
 

@@ -263,11 +263,9 @@ final class RecordedGradientsTests: XCTestCase {
 }
 
 /// naive, except that its float16 backward is missing (returns nil) although it declares a backward pass.
-private struct Float32OnlyBackward: DeformConvKernel {
+private struct Float32OnlyBackward: DeformConvKernel, Float32Units {
     let name = "float32-only-backward"
     let summary = "naive; no float16 backward"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
     var passes: Set<KernelPass> { [.forward, .backward] }
 
     func run(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>) -> [Float] { NaiveKernel().run(problem, inputs) }

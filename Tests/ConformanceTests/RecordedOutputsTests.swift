@@ -304,10 +304,9 @@ final class RecordedOutputsTests: XCTestCase {
 }
 
 /// naive, except that every float16 run fails (as a plugin's nonzero status does).
-private struct FailingOnFloat16: ComputingSource {
-    var identity: SourceIdentity {
-        SourceIdentity(name: "failing-on-float16", uAcc: UnitRoundoff.float32, uS: UnitRoundoff.float32, summary: "naive; float16 runs report a failure")
-    }
+private struct FailingOnFloat16: ComputingSource, Float32Units {
+    let name = "failing-on-float16"
+    let summary = "naive; float16 runs report a failure"
     var threads: Int { 1 }
 
     func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {

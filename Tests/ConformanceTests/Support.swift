@@ -50,12 +50,18 @@ func errorRecipe(_ name: String) -> ErrorRecipe {
     DefaultSuite.errors.first { $0.name == name }!
 }
 
+/// A test kernel or source with naive's units, u_acc = u_s = 2⁻²⁴ (float32).
+protocol Float32Units: NamedImplementation {}
+
+extension Float32Units {
+    var accumulationUnitRoundoff: Double { UnitRoundoff.float32 }
+    var samplingUnitRoundoff: Double { UnitRoundoff.float32 }
+}
+
 /// A kernel that computes like `naive` and then changes one output element: a planted bug.
-struct PlantedOutputBug: DeformConvKernel {
+struct PlantedOutputBug: DeformConvKernel, Float32Units {
     var name = "planted-output"
     let summary = "naive with one output element perturbed"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
     /// Index of the perturbed element, and the relative change.
     var index: Int
     var relativeChange: Float
@@ -72,11 +78,9 @@ struct PlantedOutputBug: DeformConvKernel {
 }
 
 /// A kernel whose validation reports one code as another: a planted bug in the error path.
-struct PlantedErrorCodeBug: DeformConvKernel {
+struct PlantedErrorCodeBug: DeformConvKernel, Float32Units {
     let name = "planted-error-code"
     let summary = "naive, but reports offsets_shape as bias_shape"
-    let accumulationUnitRoundoff = UnitRoundoff.float32
-    let samplingUnitRoundoff = UnitRoundoff.float32
 
     func validate(_ arguments: DeformConvArguments, limits: ResourceLimits) throws(DeformConvError) -> DeformConvProblem {
         do throws(DeformConvError) {

@@ -11,14 +11,13 @@ final class BackwardTests: XCTestCase {
     /// Fixed geometries covering stride, dilation, asymmetric padding, groups, deformable
     /// groups, batch and bias, then random ones.
     static func geometries(seed: UInt64, random count: Int) -> [TestShape] {
-        var rng = TestRNG(seed: seed)
         let fixed = [
             TestShape(n: 2, c: 4, h: 5, w: 6, co: 4, kh: 3, kw: 2, sh: 2, sw: 1, pt: 1, pb: 0, pl: 2, pr: 1, dh: 1, dw: 2, groups: 2, dg: 2, bias: true),
             TestShape(c: 3, h: 4, w: 4, co: 2, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1),
             TestShape(c: 6, h: 4, w: 5, co: 6, kh: 2, kw: 2, sh: 1, sw: 2, dh: 2, dw: 1, groups: 3, dg: 3, bias: true),
             TestShape(n: 3, c: 2, h: 3, w: 3, co: 3, kh: 1, kw: 1, dg: 2, bias: true),
         ]
-        return fixed + (0..<count).map { _ in TestShape.random(&rng) }
+        return fixed + TestShape.random(seed: seed, count: count)
     }
 
     // MARK: Protocol

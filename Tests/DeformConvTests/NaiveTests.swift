@@ -8,14 +8,13 @@ final class NaiveTests: XCTestCase {
 
     /// Reference geometries plus wider reductions, 1×1 kernels and non-square shapes, then random ones.
     static func geometries(seed: UInt64, random count: Int) -> [TestShape] {
-        var rng = TestRNG(seed: seed)
         let extra = [
             TestShape(c: 16, h: 8, w: 8, co: 8, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, bias: true),   // R = 144
             TestShape(n: 2, c: 8, h: 5, w: 9, co: 4, kh: 1, kw: 1, groups: 2, dg: 4),                   // 1×1
             TestShape(c: 4, h: 3, w: 12, co: 2, kh: 3, kw: 5, sh: 1, sw: 3, pt: 1, pb: 2, pl: 2, pr: 0, dh: 1, dw: 2, dg: 2, bias: true),
             TestShape(n: 3, c: 2, h: 9, w: 2, co: 3, kh: 2, kw: 1, sh: 3, sw: 1, pt: 0, pb: 3, dh: 4),
         ]
-        return ReferenceTests.geometries + extra + (0..<count).map { _ in TestShape.random(&rng) }
+        return ReferenceTests.geometries + extra + TestShape.random(seed: seed, count: count)
     }
 
     func testKernelDeclaresFloat32Roundoffs() {

@@ -18,8 +18,7 @@ final class ReferenceTests: XCTestCase {
     ]
 
     static func geometriesWithRandom(seed: UInt64, count: Int) -> [TestShape] {
-        var rng = TestRNG(seed: seed)
-        return geometries + (0..<count).map { _ in TestShape.random(&rng) }
+        geometries + TestShape.random(seed: seed, count: count)
     }
 
     func evaluate(_ data: TestData) throws -> ReferenceOutput {

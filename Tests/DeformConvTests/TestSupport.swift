@@ -109,6 +109,12 @@ struct TestShape: CustomStringConvertible {
         "N\(n) C\(c) H\(h) W\(w) Co\(co) k\(kh)x\(kw) s\(sh),\(sw) p\(pt),\(pb),\(pl),\(pr) d\(dh),\(dw) g\(groups) dg\(dg)\(bias ? " bias" : "")"
     }
 
+    /// `count` random geometries drawn from `seed`: what each test adds to its fixed ones.
+    static func random(seed: UInt64, count: Int) -> [TestShape] {
+        var rng = TestRNG(seed: seed)
+        return (0..<count).map { _ in random(&rng) }
+    }
+
     /// A random valid geometry, small enough for debug builds.
     static func random(_ rng: inout TestRNG) -> TestShape {
         var s = TestShape()

@@ -3,7 +3,8 @@
  * bug that real deformable-convolution implementations have had (issue 18).
  *
  * Built without a MUTANT_* macro it is correct (it evaluates SPEC sections 1 and 7 directly, like
- * tools/examples/plugin/example_kernel.c, from which it was copied) and passes the whole gate.
+ * tools/examples/plugin/example_kernel.c, from which it was copied and whose plugin_support.h it
+ * includes) and passes the whole gate.
  * Built with -DMUTANT_<NAME> (upper case) it has exactly that one bug, and with
  * -DMUTANT_LABEL=<name> it reports that name (dcn_kernel_name):
  *
@@ -72,59 +73,7 @@
 #include <string.h>
 
 #include "dcn_kernel.h"
-
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exponent = (h >> 10) & 0x1fu;
-    uint32_t mantissa = h & 0x3ffu;
-    uint32_t bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else { /* subnormal: normalise */
-            exponent = 127 - 15 + 1;
-            while ((mantissa & 0x400u) == 0) { mantissa <<= 1; exponent--; }
-            mantissa &= 0x3ffu;
-            bits = sign | (exponent << 23) | (mantissa << 13);
-        }
-    } else if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static uint16_t float_to_half(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
-    uint32_t exponent = (bits >> 23) & 0xffu;
-    uint32_t mantissa = bits & 0x7fffffu;
-    if (exponent == 0xff) return sign | 0x7c00u | (mantissa ? 0x200u : 0); /* Inf, NaN */
-    int e = (int)exponent - 127 + 15;
-    if (e >= 0x1f) return sign | 0x7c00u;                                /* overflow */
-    if (e <= 0) {                                                        /* subnormal or zero */
-        if (e < -10) return sign;
-        mantissa |= 0x800000u;
-        int shift = 14 - e;
-        uint32_t half = mantissa >> shift;
-        uint32_t rest = mantissa & ((1u << shift) - 1);
-        uint32_t halfway = 1u << (shift - 1);
-        if (rest > halfway || (rest == halfway && (half & 1u))) half++;
-        return sign | (uint16_t)half;
-    }
-    uint32_t half = ((uint32_t)e << 10) | (mantissa >> 13);
-    uint32_t rest = mantissa & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) half++; /* may carry into the exponent: correct */
-    return sign | (uint16_t)half;
-}
-
-static float load(const void *data, int64_t index, int half) {
-    return half ? half_to_float(((const uint16_t *)data)[index]) : ((const float *)data)[index];
-}
+#include "../examples/plugin/plugin_support.h"
 
 /* Where this call starts its sums (order_by_call): the loop over channels (forward) or output rows
  * (backward) starts at this index modulo its extent, and moves on with every call and with the
@@ -162,14 +111,6 @@ static float floor_of(float v) {
     return floorf(v);
 #endif
 }
-
-/* The cell of a position: its corners v00, v01, v10, v11 (zero outside the image) and the
- * fractions ly, lx; y0 = floor(py), x0 = floor(px). */
-typedef struct cell {
-    int64_t y0, x0;
-    float ly, lx;
-    float v00, v01, v10, v11;
-} cell;
 
 /* The cell whose top-left corner is (y0, x0), for a position with fractions ly, lx in it. */
 static cell cell_from(const void *x, int64_t base, int64_t h, int64_t w, int64_t y0, int64_t x0, float ly, float lx, int half) {
@@ -307,8 +248,8 @@ static float accumulated(float v, int half) {
 
 int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                        const void *bias, void *y) {
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t start = rotation(p);
     const int64_t cpg = p->c / p->groups;
@@ -383,13 +324,6 @@ static void position_slopes(const void *x, int64_t base, int64_t h, int64_t w, f
 #endif
 }
 
-static void store(void *out, const float *values, int64_t count, int half) {
-    for (int64_t i = 0; i < count; i++) {
-        if (half) ((uint16_t *)out)[i] = float_to_half(values[i]);
-        else ((float *)out)[i] = values[i];
-    }
-}
-
 /* Adds v to *target, or (goffsets_overwritten) assigns it, as a kernel that writes the offsets
  * gradient per channel would. */
 static void add_offsets_gradient(float *target, float v) {
@@ -403,18 +337,15 @@ static void add_offsets_gradient(float *target, float v) {
 int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                             const void *bias, const void *gy, void *gx, void *gweight, void *goffsets, void *gbias) {
     (void)bias; /* the gradients do not depend on it */
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t start = rotation(p);
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups;
-    const int64_t taps = p->deformable_groups * p->kh * p->kw, plane = p->ho * p->wo;
-    const int64_t x_count = p->n * p->c * p->h * p->w, w_count = p->co * cpg * p->kh * p->kw;
-    const int64_t o_count = p->n * 3 * taps * plane;
-    /* float accumulators for all four gradients, zeroed, stored (and rounded for float16) at the end */
-    float *acc = calloc((size_t)(x_count + w_count + o_count + p->co), sizeof(float));
-    if (acc == NULL) return 3;
-    float *ax = acc, *aw = ax + x_count, *ao = aw + w_count, *ab = ao + o_count;
+    const int64_t plane = p->ho * p->wo;
+    gradient_sums sums;
+    if (!gradient_sums_alloc(p, &sums)) return 3;
+    float *ax = sums.gx, *aw = sums.gweight, *ao = sums.goffsets, *ab = sums.gbias;
     int64_t images = p->n;
 #ifdef MUTANT_BACKWARD_BATCH_CHUNK_REMAINDER
     if (images > 4) images = images / 4 * 4;
@@ -511,11 +442,7 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
 #endif
             }
     }
-    store(gx, ax, x_count, half);
-    store(gweight, aw, w_count, half);
-    store(goffsets, ao, o_count, half);
-    if (p->has_bias) store(gbias, ab, p->co, half);
-    free(acc);
+    gradient_sums_store(&sums, p, gx, gweight, goffsets, gbias);
     return 0;
 }
 

@@ -12,17 +12,6 @@ public struct ReferenceGradient: Sendable {
     /// L: Co/groups for the column gradient t plus the number of terms of the element's outer sum.
     public var reductionLength: [Int]
 
-    /// A gradient read back from somewhere else, e.g. a golden file's g* and g*_abs datasets.
-    public init(value: [Double], abs: [Double], pos: [Double], jump: [Double], reductionLength: [Int]) {
-        precondition([abs.count, pos.count, jump.count, reductionLength.count].allSatisfy { $0 == value.count },
-                     "a gradient's magnitudes must have one element per value")
-        self.value = value
-        self.abs = abs
-        self.pos = pos
-        self.jump = jump
-        self.reductionLength = reductionLength
-    }
-
     /// Zeros, to accumulate into, with one L for every element.
     init(count: Int, reductionLength: Int) {
         value = .init(repeating: 0, count: count)

@@ -26,67 +26,7 @@
 #include <string.h>
 
 #include "dcn_kernel.h"
-
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exponent = (h >> 10) & 0x1fu;
-    uint32_t mantissa = h & 0x3ffu;
-    uint32_t bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else { /* subnormal: normalise */
-            exponent = 127 - 15 + 1;
-            while ((mantissa & 0x400u) == 0) { mantissa <<= 1; exponent--; }
-            mantissa &= 0x3ffu;
-            bits = sign | (exponent << 23) | (mantissa << 13);
-        }
-    } else if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static uint16_t float_to_half(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
-    uint32_t exponent = (bits >> 23) & 0xffu;
-    uint32_t mantissa = bits & 0x7fffffu;
-    if (exponent == 0xff) return sign | 0x7c00u | (mantissa ? 0x200u : 0); /* Inf, NaN */
-    int e = (int)exponent - 127 + 15;
-    if (e >= 0x1f) return sign | 0x7c00u;                                /* overflow */
-    if (e <= 0) {                                                        /* subnormal or zero */
-        if (e < -10) return sign;
-        mantissa |= 0x800000u;
-        int shift = 14 - e;
-        uint32_t half = mantissa >> shift;
-        uint32_t rest = mantissa & ((1u << shift) - 1);
-        uint32_t halfway = 1u << (shift - 1);
-        if (rest > halfway || (rest == halfway && (half & 1u))) half++;
-        return sign | (uint16_t)half;
-    }
-    uint32_t half = ((uint32_t)e << 10) | (mantissa >> 13);
-    uint32_t rest = mantissa & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) half++; /* may carry into the exponent: correct */
-    return sign | (uint16_t)half;
-}
-
-static float load(const void *data, int64_t index, int half) {
-    return half ? half_to_float(((const uint16_t *)data)[index]) : ((const float *)data)[index];
-}
-
-/* The cell of a position: its corners v00, v01, v10, v11 (zero outside the image) and the
- * fractions ly, lx; y0 = floor(py), x0 = floor(px). */
-typedef struct cell {
-    int64_t y0, x0;
-    float ly, lx;
-    float v00, v01, v10, v11;
-} cell;
+#include "plugin_support.h"
 
 static cell cell_at(const void *x, int64_t base, int64_t h, int64_t w, float py, float px, int half) {
     float fy = floorf(py), fx = floorf(px);
@@ -128,8 +68,8 @@ static tap_sample tap_at(const dcn_problem *p, const void *offsets, int64_t n, i
 
 int32_t dcn_kernel_run(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                        const void *bias, void *y) {
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups, cpdg = p->c / p->deformable_groups;
     for (int64_t n = 0; n < p->n; n++)
@@ -179,27 +119,17 @@ static int owes_position_gradient(float py, float px) {
 #endif
 }
 
-static void store(void *out, const float *values, int64_t count, int half) {
-    for (int64_t i = 0; i < count; i++) {
-        if (half) ((uint16_t *)out)[i] = float_to_half(values[i]);
-        else ((float *)out)[i] = values[i];
-    }
-}
-
 int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *weight, const void *offsets,
                             const void *bias, const void *gy, void *gx, void *gweight, void *goffsets, void *gbias) {
     (void)bias; /* the gradients do not depend on it */
-    if (p->abi_version != DCN_KERNEL_ABI_VERSION) return 1;
-    if (p->dtype != DCN_DTYPE_FLOAT32 && p->dtype != DCN_DTYPE_FLOAT16) return 2;
+    const int32_t unsupported = unsupported_call(p);
+    if (unsupported != 0) return unsupported;
     const int half = p->dtype == DCN_DTYPE_FLOAT16;
     const int64_t cpg = p->c / p->groups, copg = p->co / p->groups, cpdg = p->c / p->deformable_groups;
     const int64_t taps = p->deformable_groups * p->kh * p->kw, plane = p->ho * p->wo;
-    const int64_t x_count = p->n * p->c * p->h * p->w, w_count = p->co * cpg * p->kh * p->kw;
-    const int64_t o_count = p->n * 3 * taps * plane;
-    /* float accumulators for all four gradients, zeroed, stored (and rounded for float16) at the end */
-    float *acc = calloc((size_t)(x_count + w_count + o_count + p->co), sizeof(float));
-    if (acc == NULL) return 3;
-    float *ax = acc, *aw = ax + x_count, *ao = aw + w_count, *ab = ao + o_count;
+    gradient_sums sums;
+    if (!gradient_sums_alloc(p, &sums)) return 3;
+    float *ax = sums.gx, *aw = sums.gweight, *ao = sums.goffsets, *ab = sums.gbias;
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t c = 0; c < p->c; c++) {
             const int64_t group = c / cpg, ci = c % cpg, g = c / cpdg, base = (n * p->c + c) * p->h * p->w;
@@ -246,14 +176,10 @@ int32_t dcn_kernel_backward(const dcn_problem *p, const void *x, const void *wei
     for (int64_t n = 0; n < p->n; n++)
         for (int64_t o = 0; o < p->co; o++)
             for (int64_t at = 0; at < plane; at++) ab[o] += load(gy, (n * p->co + o) * plane + at, half);
-    store(gx, ax, x_count, half);
-    store(gweight, aw, w_count, half);
-    store(goffsets, ao, o_count, half);
-    if (p->has_bias) store(gbias, ab, p->co, half);
+    gradient_sums_store(&sums, p, gx, gweight, goffsets, gbias);
 #ifdef DCN_GUARD_BEFORE_START
     ((unsigned char *)gx)[-1] = 0; /* the planted guard bug */
 #endif
-    free(acc);
     return 0;
 }
 
