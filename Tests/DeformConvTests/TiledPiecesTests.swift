@@ -21,6 +21,23 @@ final class TiledPiecesTests: XCTestCase {
         }
     }
 
+    /// The forward's finiteness check, split over threads: a non-finite value anywhere, in any
+    /// thread's part, is seen; arrays long enough to be split into 2 and 3 parts.
+    func testAllFiniteSeesEveryPart() {
+        var values = [Float](repeating: 1.5, count: 300_001)
+        for threads in [1, 2, 3, 8] {
+            XCTAssertTrue(values.withUnsafeBufferPointer { TiledConvolution.allFinite($0, threads: threads) }, "\(threads) threads")
+        }
+        for (index, bad) in [(0, Float.nan), (150_000, .infinity), (300_000, -.infinity), (299_999, .nan)] {
+            values[index] = bad
+            for threads in [1, 2, 3, 8] {
+                XCTAssertFalse(values.withUnsafeBufferPointer { TiledConvolution.allFinite($0, threads: threads) }, "\(bad) at \(index), \(threads) threads")
+            }
+            values[index] = 1.5
+        }
+        XCTAssertEqual(TiledConvolution.zeros(300_001, threads: 3), [Float](repeating: 0, count: 300_001))
+    }
+
     func testPackedSliverIsTheTransposeWithZeroLanes() {
         var rng = TestRNG(seed: 41)
         for lanes in [1, 2, 5, 6, 8, 9, 12, 14, 16] {

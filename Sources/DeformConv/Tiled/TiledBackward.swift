@@ -187,9 +187,9 @@ struct TiledBackward: Sendable {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
         precondition(gy.count == problem.outputCount, "gy does not match the output's shape")
         let p = problem
-        var gx = [Float](repeating: 0, count: p.xCount)
-        var goffsets = [Float](repeating: 0, count: p.offsetsCount)
-        var gweight = [Float](repeating: 0, count: p.weightCount)
+        var gx = TiledConvolution.zeros(p.xCount, threads: threads)
+        var goffsets = TiledConvolution.zeros(p.offsetsCount, threads: threads)
+        var gweight = TiledConvolution.zeros(p.weightCount, threads: threads)
 
         let parts = max(1, min(threads, blocks.count))
         let partChunks = (0..<parts).map { chunks(blocks.count * $0 / parts ..< blocks.count * ($0 + 1) / parts) }
@@ -225,11 +225,28 @@ struct TiledBackward: Sendable {
                                     let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, gy: gyBuffer.baseAddress!,
                                                             weight: weight.baseAddress!, gx: gxBuffer.baseAddress!,
                                                             goffsets: goffsetsBuffer.baseAddress!, gweight: gweightBuffer.baseAddress!)
-                                    for waveStart in stride(from: 0, to: items, by: perWave) {
-                                        let wave = waveStart..<min(items, waveStart + perWave)
-                                        TiledConvolution.split(wave.count, over: threads) { range in
-                                            for slot in range { prepare(slots[slot], pointers, item: wave.lowerBound + slot) }
+                                    // Phase 3 of one wave and phase 1 of the next share one parallel step
+                                    // (they touch different fields of the slots): two barriers per wave.
+                                    // Reductions and preparations alternate in the list, so that each
+                                    // thread's contiguous share gets some of both.
+                                    var previous = 0..<0
+                                    // One step past the last wave, whose reductions are then the step's only work.
+                                    for waveStart in stride(from: 0, through: (items + perWave - 1) / perWave * perWave, by: perWave) {
+                                        let wave = min(items, waveStart)..<min(items, waveStart + perWave)
+                                        let reduced = previous
+                                        TiledConvolution.split(reduced.count + wave.count, over: threads) { range in
+                                            for task in range {
+                                                let (index, isPreparation) = task < 2 * min(reduced.count, wave.count)
+                                                    ? (task / 2, task % 2 == 1)
+                                                    : (task - min(reduced.count, wave.count), wave.count > reduced.count)
+                                                if isPreparation {
+                                                    prepare(slots[index], pointers, item: wave.lowerBound + index)
+                                                } else {
+                                                    reducePartials(slots[index], pointers, item: reduced.lowerBound + index)
+                                                }
+                                            }
                                         }
+                                        guard !wave.isEmpty else { break }
                                         TiledConvolution.split(parts, over: parts) { range in
                                             for part in range {
                                                 for item in wave {
@@ -239,9 +256,7 @@ struct TiledBackward: Sendable {
                                                 }
                                             }
                                         }
-                                        TiledConvolution.split(wave.count, over: threads) { range in
-                                            for slot in range { reducePartials(slots[slot], pointers, item: wave.lowerBound + slot) }
-                                        }
+                                        previous = wave
                                     }
                                 }
                             }
