@@ -131,11 +131,25 @@ struct TiledConvolution: Sendable {
             split(parts, over: parts) { range in
                 for part in range {
                     let chunk = count * part / parts ..< count * (part + 1) / parts
-                    flags[part] = UnsafeBufferPointer(start: base.map { $0 + chunk.lowerBound }, count: chunk.count).allSatisfy { $0.isFinite }
+                    flags[part] = base.map { isFinite($0 + chunk.lowerBound, count: chunk.count) } ?? true
                 }
             }
         }
         return !finite.contains(false)
+    }
+
+    /// Whether `count` values from `start` are all finite: Σ v·0 is ±0 for finite values and NaN once
+    /// an infinity or a NaN is among them, summed 16 lanes at a time (an element-by-element test
+    /// with an early exit stayed scalar, 1.3% of threaded r50-c3).
+    static func isFinite(_ start: UnsafePointer<Float>, count: Int) -> Bool {
+        typealias V = SIMD16<Float>
+        var sum = V()
+        let full = count / 16 * 16
+        let raw = UnsafeRawPointer(start)
+        for i in stride(from: 0, to: full, by: 16) { sum += raw.loadUnaligned(fromByteOffset: 4 * i, as: V.self) * 0 }
+        var tail: Float = 0
+        for i in full..<count { tail += start[i] * 0 }
+        return sum.sum() == 0 && tail == 0
     }
 
     /// A Float array of zeros whose pages are first touched by `threads` threads (each zeroes a part):
