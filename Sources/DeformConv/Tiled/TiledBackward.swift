@@ -31,10 +31,10 @@ import Dispatch
 ///   the lanes added in lane order; each o by one thread.
 /// - t: Σ_o in order (the microkernel's k loop), from +0.
 ///
-/// Memory beyond the gradients depends on the tile, the
-/// channels and the output channels, not on the image: the wave's plans, packed gy tiles and
-/// partials (at most `waveBytes`, or one tile's), and per thread a block's column gradient and a
-/// chunk's samples. r50-c3 on 2 threads: 1.4 MiB for the wave and 330 KiB per thread.
+/// Memory beyond the gradients depends on the tile, the channels and the output channels, not on
+/// the image: the wave's plans, gy copies and partials (at most `waveBytes`, or one tile's), and
+/// per thread a block's column gradient and a chunk's samples. r50-c3 on 2 threads: 1.6 MiB for
+/// the wave (4 tiles of 421 KiB) and 340 KiB per thread; no copy of the weights.
 ///
 /// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
 /// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
@@ -306,7 +306,9 @@ struct TiledBackward: Sendable {
             // T = Wᵀ·gy: the block's rows × the tile's pixels, [row][pixel], from +0.
             let slivers = SliverPartition(block.rows, microkernel)
             let t = scratch.columnGradient
-            t.initialize(repeating: 0, count: slivers.start(slivers.slivers) * pixels + mr * pixels)
+            // Every row the microkernel stores: the block's, and past them those a short last sliver adds.
+            let lastStart = slivers.start(slivers.slivers - 1)
+            t.initialize(repeating: 0, count: (lastStart + microkernel.storedRows(liveRows: block.rows - lastStart)) * pixels)
             // A = Wᵀ read from the weights themselves, column-major: step o of row r at weight[o][r].
             let weights = pointers.weight + block.group * cog * rows + block.firstRow
             @inline(__always) func multiply(_ sliver: Int, _ pixelBlock: Int) {

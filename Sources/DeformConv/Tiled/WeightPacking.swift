@@ -1,17 +1,15 @@
 /// Packs one sliver of weights for the microkernels: `lanes` rows of `rows` weights
 /// each (`source[lane]`, nil for a lane past the group's last output channel) become
-/// k-major groups of `lanes` values, `destination[row · stride + lane]` (`stride` defaults
-/// to `lanes`; the backward's transpose of whole weight groups passes a wider one), with
-/// zeros in the nil lanes.
+/// k-major groups of `lanes` values, `destination[row · lanes + lane]`, with zeros
+/// in the nil lanes.
 ///
 /// The packing is a transpose. Done element by element its strided stores cost as
 /// much as a fifth of a call on shapes with few pixels and many weights (r50-c5);
 /// here each 8×8 block is loaded as eight vectors, transposed in registers (the
 /// unpack / shuffle / 128-bit swap ladder of a classic AVX transpose) and stored as
 /// contiguous pieces of eight, four, two and one.
-func packWeightSliver(_ source: [UnsafePointer<Float>?], lanes: Int, rows: Int, stride rowStride: Int? = nil,
+func packWeightSliver(_ source: [UnsafePointer<Float>?], lanes: Int, rows: Int,
                       into destination: UnsafeMutablePointer<Float>) {
-    let rowStride = rowStride ?? lanes
     typealias V = SIMD8<Float>
     let fullRows = rows - rows % 8
     for firstLane in stride(from: 0, to: lanes, by: 8) {
@@ -22,7 +20,7 @@ func packWeightSliver(_ source: [UnsafePointer<Float>?], lanes: Int, rows: Int, 
                 sources[i]?.loadUnaligned(fromByteOffset: 4 * firstRow, as: V.self) ?? V()
             }
             let t = transposed(load(0), load(1), load(2), load(3), load(4), load(5), load(6), load(7))
-            let row0 = UnsafeMutableRawPointer(destination + firstRow * rowStride + firstLane), step = 4 * rowStride
+            let row0 = UnsafeMutableRawPointer(destination + firstRow * lanes + firstLane), step = 4 * lanes
             store(t.0, width, row0)
             store(t.1, width, row0 + step)
             store(t.2, width, row0 + 2 * step)
@@ -34,7 +32,7 @@ func packWeightSliver(_ source: [UnsafePointer<Float>?], lanes: Int, rows: Int, 
         }
         for row in fullRows..<rows {
             for i in 0..<width {
-                destination[row * rowStride + firstLane + i] = sources[i]?.load(fromByteOffset: 4 * row, as: Float.self) ?? 0
+                destination[row * lanes + firstLane + i] = sources[i]?.load(fromByteOffset: 4 * row, as: Float.self) ?? 0
             }
         }
     }
