@@ -5,7 +5,8 @@ import Dispatch
 /// fixed list of *blocks* (never crossing a convolution group or an offset group; the list depends
 /// on the problem alone). Each thread owns a contiguous run of blocks, cut into *chunks* of blocks
 /// of one convolution group. The tiles of all images, in order, are processed in *waves* of a few
-/// tiles; a wave has three parallel phases:
+/// tiles; a wave has three phases, each parallel (phase 3 of a wave shares one parallel step with
+/// phase 1 of the next, so there are two barriers per wave):
 ///
 /// 1. per tile: its sampling plan (base index, the four bilinear weights ω, the four ∂⁺B/∂py and
 ///    four ∂⁺B/∂px coefficients, the mask) and gy's tile copied twice, packed as the B operand of
@@ -22,9 +23,9 @@ import Dispatch
 /// tiling alone, so the bits do not depend on the thread count (no atomics, no split of a sum);
 /// which thread owns a block changes with the thread count, its sums do not:
 /// - gx[n, c]: only the block holding c writes it, tiles in order; order: tiles ascending, then
-///   taps, pixels, corners (00, 01, 10, 11).
-/// - goffsets[n, ·, pixel]: for each block, channels ascending (a vector of eight pixels per tap);
-///   then the partials of the offset group's blocks added in block (channel) order.
+///   taps, pixels, corners (00, 10, 01, 11).
+/// - goffsets[n, ·, pixel]: for each block, channels ascending from +0 (eight pixels of a tap at a
+///   time); then the partials of the offset group's blocks added in block (channel) order.
 /// - gweight[o, c', tap]: only the thread owning c' updates it; order: images and tiles ascending,
 ///   pixels of the tile ascending (the microkernel's k loop, one FMA chain on the stored value).
 /// - gbias[o]: 16 lanes over each image's pixels in order, images ascending, a scalar tail, then
@@ -361,12 +362,12 @@ struct TiledBackward: Sendable {
         }
     }
 
-    /// For each tap and eight pixels at a time, the block's channels in order: the four corners
-    /// v00…v11, B, ∂⁺B/∂py, ∂⁺B/∂px from the plan's coefficients; t·m·ω scattered into gx lane by
-    /// lane, corner by corner; t·m·∂⁺B and t·B summed over the channels in registers and stored in
-    /// the block's partial [x, y, mask][tap][pixel]; s = m·B into the chunk's samples at row
-    /// `sampleRow + channel · kh·kw + tap`. The eight lanes are written out one by one: as a loop,
-    /// LLVM kept it a loop over the lanes of vectors spilled to the stack, half of the backward's time.
+    /// For each channel of the block, each tap, eight pixels at a time: the four corners v00…v11,
+    /// B, ∂⁺B/∂py, ∂⁺B/∂px from the plan's coefficients; t·m·ω scattered into gx lane by lane,
+    /// corner by corner; t·m·∂⁺B and t·B added, channel after channel, into the block's partial
+    /// [x, y, mask][tap][pixel]; s = m·B into the chunk's samples at row `sampleRow + channel · kh·kw
+    /// + tap`. The eight lanes are written out one by one: as a loop, LLVM kept it a loop over the
+    /// lanes of vectors spilled to the stack, half of the backward's time.
     @inline(never)
     func scatterAndReduce(_ block: Block, _ plan: SamplingPlan, _ pointers: Pointers, _ columnGradient: UnsafePointer<Float>,
                           _ samples: UnsafeMutablePointer<Float>, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int) {
