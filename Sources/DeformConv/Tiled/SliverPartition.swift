@@ -12,6 +12,15 @@ struct SliverPartition: Sendable {
     let rows: Int
     let balanced: Bool
 
+    /// `count` cut into the fewest parts of at most `size`, balanced: the macro-kernels' channel
+    /// blocks (the forward's reduction blocks, the backward's blocks of a segment).
+    init(_ count: Int, partsOfAtMost size: Int) {
+        self.count = count
+        rows = size
+        slivers = (count + size - 1) / size
+        balanced = true
+    }
+
     init(_ count: Int, _ microkernel: MicrokernelConfiguration) {
         self.count = count
         rows = microkernel.rows

@@ -111,11 +111,10 @@ struct TiledBackward: Sendable {
             let end = min((group + 1) * cpg, (offsetGroup + 1) * cpdg)
             let segment = end - first
             let perBlock = max((Self.blockRows + taps - 1) / taps, (segment + Self.blocksPerSegment - 1) / Self.blocksPerSegment)
-            let count = (segment + perBlock - 1) / perBlock
             // Sizes differing by at most one, so that the blocks weigh the same.
-            let (base, extra) = segment.quotientAndRemainder(dividingBy: count)
-            for b in 0..<count {
-                let channels = base + (b < extra ? 1 : 0)
+            let cut = SliverPartition(segment, partsOfAtMost: perBlock)
+            for b in 0..<cut.slivers {
+                let channels = cut.start(b + 1) - cut.start(b)
                 blocks.append(Block(group: group, offsetGroup: offsetGroup, firstChannel: first, channels: channels,
                                     rows: channels * taps, firstRow: (first - group * cpg) * taps))
                 first += channels

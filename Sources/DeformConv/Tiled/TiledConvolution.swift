@@ -56,6 +56,10 @@ struct TiledConvolution: Sendable {
     let outputSlivers: SliverPartition
     var slivers: Int { outputSlivers.slivers }
     let channelsPerBlock: Int
+    /// The group's channels in reduction blocks of balanced sizes, at most `channelsPerBlock` each
+    /// (b8-c64: 22, 21, 21 channels instead of 28, 28, 8, whose 72-row block made short microkernel
+    /// calls); every output still sums its rows in order, so the bits do not depend on the cut.
+    let reductionBlocks: SliverPartition
     let blockRows: Int
     let tiles: Int
 
@@ -70,6 +74,7 @@ struct TiledConvolution: Sendable {
         self.microkernel = microkernel
         outputSlivers = SliverPartition(problem.outputChannelsPerGroup, microkernel)
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
+        reductionBlocks = SliverPartition(problem.channelsPerGroup, partsOfAtMost: channelsPerBlock)
         blockRows = channelsPerBlock * taps
         tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
     }
@@ -229,14 +234,9 @@ struct TiledConvolution: Sendable {
                 let value: Float = row < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + row] ?? 0 : 0
                 (accumulators + row * pixels).initialize(repeating: value, count: pixels)
             }
-            // Blocks of balanced sizes (b8-c64: 22, 21, 21 channels instead of 28, 28, 8, whose 72-row
-            // block made short microkernel calls); every output still sums its rows in order, so the
-            // bits do not depend on the cut.
-            let blockCount = (channelsPerGroup + channelsPerBlock - 1) / channelsPerBlock
-            var firstBlockChannel = 0
-            for blockIndex in 0..<blockCount {
-                let channels = channelsPerGroup / blockCount + (blockIndex < channelsPerGroup % blockCount ? 1 : 0)
-                defer { firstBlockChannel += channels }
+            for blockIndex in 0..<reductionBlocks.slivers {
+                let firstBlockChannel = reductionBlocks.start(blockIndex)
+                let channels = reductionBlocks.start(blockIndex + 1) - firstBlockChannel
                 sampleBlock(plan, pointers.x, panel, n: n, firstChannel: firstChannel + firstBlockChannel, channels: channels,
                             finite: pointers.finite)
                 let rows = channels * taps
