@@ -25,17 +25,7 @@ final class TiledKernelTests: XCTestCase {
         for descriptor in Self.descriptors {
             let problem = try Self.problem(descriptor, bias: rng.next() % 2 == 0)
             let inputs = Self.randomInputs(problem, &rng)
-            let reference = ReferenceKernel().evaluate(problem, inputs.map(Double.init))
-            for tiling in Self.tilings {
-                for kernel: any DeformConvKernel in [SimdKernel(tiling: tiling), ThreadedKernel(threads: 2, tiling: tiling)] {
-                    let y = kernel.run(problem, inputs)
-                    for index in y.indices {
-                        let bound = Self.float32Bound(reference, index, reduction: problem.reductionLength + 1)
-                        XCTAssertLessThanOrEqual(abs(Double(y[index]) - reference.y[index]), bound,
-                                                 "\(kernel.name) \(descriptor) tiling \(tiling) element \(index)")
-                    }
-                }
-            }
+            Self.checkWithinTheBound(problem, inputs, tilings: Self.tilings, descriptor)
         }
     }
 
@@ -45,11 +35,7 @@ final class TiledKernelTests: XCTestCase {
         var rng = TestRNG(seed: 9)
         for descriptor in ["ic12ih9oc7kh3ph1pw1dg3", "mb2ic6ih5iw8oc6kh3sh2pt1pb2pl0pr1g3"] {
             let problem = try Self.problem(descriptor, bias: true)
-            let inputs = DeformConvInputs<Float>(
-                x: (0..<problem.xCount).map { _ in Float(rng.int(-8, 8)) },
-                weight: (0..<problem.weightCount).map { _ in Float(rng.int(-4, 4)) },
-                offsets: (0..<problem.offsetsCount).map { _ in Float(rng.int(-8, 8)) / 4 },
-                bias: (0..<problem.outputChannels).map { _ in Float(rng.int(-4096, 4096)) / 64 })
+            let inputs = Self.exactInputs(problem, &rng)
             let exact = ReferenceKernel().evaluate(problem, inputs.map(Double.init)).y.map(Float.init)
             for tiling in Self.tilings {
                 XCTAssertEqual(SimdKernel(tiling: tiling).run(problem, inputs), exact, descriptor)
@@ -68,19 +54,7 @@ final class TiledKernelTests: XCTestCase {
     }
 
     func testNonFiniteInputOutsideTheSampledRegionDoesNotLeak() throws {
-        // A corner outside the image has weight 0; 0 × Inf would be NaN, so such inputs
-        // must not be read through a zero weight. Here x holds an Inf that no tap samples.
-        let problem = try Self.problem("ic2ih6oc3kh1", bias: false)
-        var rng = TestRNG(seed: 1)
-        var inputs = Self.randomInputs(problem, &rng)
-        let plane = problem.outputHeight * problem.outputWidth
-        // Every tap samples pixel (0, 0) of its channel exactly: dx = −ow, dy = −oh, mask 1.
-        for p in 0..<plane {
-            inputs.offsets[p] = -Float(p % problem.outputWidth)
-            inputs.offsets[plane + p] = -Float(p / problem.outputWidth)
-            inputs.offsets[2 * plane + p] = 1
-        }
-        inputs.x[5] = .infinity
+        let (problem, inputs) = try Self.infinityNoTapSamples()
         for kernel: any DeformConvKernel in [SimdKernel(), ThreadedKernel(threads: 2), NaiveKernel()] {
             XCTAssertTrue(kernel.run(problem, inputs).allSatisfy(\.isFinite), kernel.name)
         }
@@ -93,6 +67,48 @@ final class TiledKernelTests: XCTestCase {
     }
 
     // MARK: helpers
+
+    /// Every element of `simd` and `threaded` (2 threads) with each tiling within SPEC section 3's bound of the reference.
+    static func checkWithinTheBound(_ problem: DeformConvProblem, _ inputs: DeformConvInputs<Float>, tilings: [Tiling], _ label: String) {
+        let reference = ReferenceKernel().evaluate(problem, inputs.map(Double.init))
+        for tiling in tilings {
+            for kernel: any DeformConvKernel in [SimdKernel(tiling: tiling), ThreadedKernel(threads: 2, tiling: tiling)] {
+                let y = kernel.run(problem, inputs)
+                for index in y.indices {
+                    let bound = float32Bound(reference, index, reduction: problem.reductionLength + 1)
+                    XCTAssertLessThanOrEqual(abs(Double(y[index]) - reference.y[index]), bound,
+                                             "\(kernel.name) \(label) tiling \(tiling) element \(index)")
+                }
+            }
+        }
+    }
+
+    /// Integers |x| ≤ 8, |w| ≤ 4, offsets and masks multiples of 1/4, bias multiples of 1/64:
+    /// every intermediate is exact in Float32, so the output must equal the Float64 result.
+    static func exactInputs(_ problem: DeformConvProblem, _ rng: inout TestRNG) -> DeformConvInputs<Float> {
+        DeformConvInputs<Float>(
+            x: (0..<problem.xCount).map { _ in Float(rng.int(-8, 8)) },
+            weight: (0..<problem.weightCount).map { _ in Float(rng.int(-4, 4)) },
+            offsets: (0..<problem.offsetsCount).map { _ in Float(rng.int(-8, 8)) / 4 },
+            bias: (0..<problem.outputChannels).map { _ in Float(rng.int(-4096, 4096)) / 64 })
+    }
+
+    /// A corner outside the image has weight 0; 0 × Inf would be NaN, so such inputs must not be read
+    /// through a zero weight. Here x holds an Inf that no tap samples: every tap samples pixel (0, 0)
+    /// of its channel exactly (dx = −ow, dy = −oh, mask 1).
+    static func infinityNoTapSamples() throws -> (DeformConvProblem, DeformConvInputs<Float>) {
+        let problem = try Self.problem("ic2ih6oc3kh1", bias: false)
+        var rng = TestRNG(seed: 1)
+        var inputs = Self.randomInputs(problem, &rng)
+        let plane = problem.outputHeight * problem.outputWidth
+        for p in 0..<plane {
+            inputs.offsets[p] = -Float(p % problem.outputWidth)
+            inputs.offsets[plane + p] = -Float(p / problem.outputWidth)
+            inputs.offsets[2 * plane + p] = 1
+        }
+        inputs.x[5] = .infinity
+        return (problem, inputs)
+    }
 
     static func problem(_ descriptor: String, bias: Bool) throws -> DeformConvProblem {
         try DeformConvProblem(validating: ProblemDescriptor(parsing: descriptor).geometry.arguments(dtype: .float32, bias: bias))

@@ -103,6 +103,15 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         return entry
     }
 
+    /// The entry `tiling` forces if it is an in-place Float32 one (checked to fit), else `selectedInPlace`.
+    static func inPlace(forcedBy tiling: Tiling, pixelsPerTile: Int) -> MicrokernelConfiguration {
+        guard let forced = tiling.microkernel, forced.weightLayout == .inPlace, forced.accumulation == .float32 else {
+            return selectedInPlace(pixelsPerTile: pixelsPerTile)
+        }
+        precondition(forced.fits(.float32, pixelsPerTile: pixelsPerTile), "microkernel \(forced) does not fit tiles of \(pixelsPerTile) pixels on this CPU")
+        return forced
+    }
+
     /// The first entry of `table` that fits.
     static func selected(for accumulation: Accumulation, pixelsPerTile: Int,
                          hasAVX512F: Bool = CPUFeatures.hasAVX512F) -> MicrokernelConfiguration {

@@ -42,18 +42,7 @@ import Dispatch
 /// in the scatter, whose eight-lane loops LLVM had not unrolled (every lane went through the stack),
 /// and a tenth of r50-c5's in the transposed gweight accumulator and its copy back.
 struct TiledBackward: Sendable {
-    /// A run of channels of one convolution group and one offset group.
-    struct Block: Sendable {
-        let group: Int
-        let offsetGroup: Int
-        /// The first channel (of all C) and how many.
-        let firstChannel: Int
-        let channels: Int
-        /// channels · kh·kw.
-        let rows: Int
-        /// The block's first reduction row within its group: (firstChannel − group·C/groups)·kh·kw.
-        let firstRow: Int
-    }
+    typealias Block = ChannelBlock
 
     /// Consecutive blocks of one thread and one convolution group whose samples feed one gweight GEMM.
     struct Chunk: Sendable {
@@ -95,30 +84,11 @@ struct TiledBackward: Sendable {
         pixels = tiling.pixelsPerTile
         taps = problem.kernelHeight * problem.kernelWidth
         tilesPerImage = (problem.outputHeight * problem.outputWidth + pixels - 1) / pixels
-        if let forced = tiling.microkernel, forced.weightLayout == .inPlace, forced.accumulation == .float32 {
-            precondition(forced.fits(.float32, pixelsPerTile: pixels), "microkernel \(forced) does not fit tiles of \(pixels) pixels on this CPU")
-            microkernel = forced
-        } else {
-            microkernel = .selectedInPlace(pixelsPerTile: pixels)
-        }
+        microkernel = .inPlace(forcedBy: tiling, pixelsPerTile: pixels)
         outputSlivers = SliverPartition(problem.outputChannelsPerGroup, microkernel)
-        var blocks: [Block] = []
-        let (cpg, cpdg) = (problem.channelsPerGroup, problem.channelsPerDeformableGroup)
-        var first = 0
-        while first < problem.channels {
-            // A segment: the channels from `first` sharing its convolution group and offset group.
-            let group = first / cpg, offsetGroup = first / cpdg
-            let end = min((group + 1) * cpg, (offsetGroup + 1) * cpdg)
-            let segment = end - first
-            let perBlock = max((Self.blockRows + taps - 1) / taps, (segment + Self.blocksPerSegment - 1) / Self.blocksPerSegment)
-            // Sizes differing by at most one, so that the blocks weigh the same.
-            let cut = SliverPartition(segment, partsOfAtMost: perBlock)
-            for b in 0..<cut.slivers {
-                let channels = cut.start(b + 1) - cut.start(b)
-                blocks.append(Block(group: group, offsetGroup: offsetGroup, firstChannel: first, channels: channels,
-                                    rows: channels * taps, firstRow: (first - group * cpg) * taps))
-                first += channels
-            }
+        let taps = taps
+        let blocks = ChannelBlock.cut(problem) { segment in
+            max((Self.blockRows + taps - 1) / taps, (segment + Self.blocksPerSegment - 1) / Self.blocksPerSegment)
         }
         self.blocks = blocks
         members = (0..<problem.deformableGroups).map { g in blocks.indices.filter { blocks[$0].offsetGroup == g } }

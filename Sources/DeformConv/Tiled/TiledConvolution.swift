@@ -16,9 +16,17 @@ public struct Tiling: Hashable, Sendable {
     /// The entry of `MicrokernelConfiguration.table` to use, or nil for the first that fits. A forced
     /// entry must be of the kernel's accumulation, fit the tile width and be runnable on this CPU.
     var microkernel: MicrokernelConfiguration?
+    /// Whether the Float32 forward runs channels-last (`ChannelsLastConvolution`), or nil to let
+    /// `TiledConvolution` choose; tests force both.
+    var channelsLast: Bool?
 
     public init(pixelsPerTile: Int = 128, reductionRows: Int = 256) {
         self.init(pixelsPerTile: pixelsPerTile, reductionRows: reductionRows, microkernel: nil)
+    }
+
+    init(pixelsPerTile: Int = 128, reductionRows: Int = 256, microkernel: MicrokernelConfiguration? = nil, channelsLast: Bool) {
+        self.init(pixelsPerTile: pixelsPerTile, reductionRows: reductionRows, microkernel: microkernel)
+        self.channelsLast = channelsLast
     }
 
     init(pixelsPerTile: Int, reductionRows: Int, microkernel: MicrokernelConfiguration?) {
@@ -68,7 +76,9 @@ struct TiledConvolution: Sendable {
         self.tiling = tiling
         self.accumulation = accumulation
         taps = problem.kernelHeight * problem.kernelWidth
-        let microkernel = tiling.microkernel ?? .selected(for: accumulation, pixelsPerTile: tiling.pixelsPerTile)
+        // A microkernel forced together with the channels-last forward is that path's (an in-place entry).
+        let forced = tiling.channelsLast == true && accumulation == .float32 ? nil : tiling.microkernel
+        let microkernel = forced ?? .selected(for: accumulation, pixelsPerTile: tiling.pixelsPerTile)
         precondition(microkernel.fits(accumulation, pixelsPerTile: tiling.pixelsPerTile),
                      "microkernel \(microkernel) does not fit \(accumulation) accumulation, tiles of \(tiling.pixelsPerTile) pixels on this CPU")
         self.microkernel = microkernel
@@ -80,6 +90,15 @@ struct TiledConvolution: Sendable {
     }
 
     var workItems: Int { problem.batch * problem.groups * tiles }
+
+    /// Whether `run` hands the call to `ChannelsLastConvolution`: Float32, the microkernel not forced
+    /// (tests force one to check a table entry), and at least 16 tiles per group, over which its copy of
+    /// the weights and its windows pay off. simd, best of 15, two A/B runs on a shared 2-core Zen 4:
+    /// b8-c64 (200 tiles) 23.4–27.7 ms against 28.8–33.7, r50-c3 (32) 13.4–15.1 against 15.1–18.0;
+    /// with 8 tiles it lost, g4dg4 5.5–6.2 against 4.5–5.4 and s2-d2 4.3–4.5 against 3.5–3.9.
+    var usesChannelsLast: Bool {
+        accumulation == .float32 && (tiling.channelsLast ?? (tiling.microkernel == nil && problem.batch * tiles >= 16))
+    }
 
     /// Output channels per microkernel call (and per packed weight sliver), and pixels per panel block.
     var mr: Int { microkernel.rows }
@@ -101,6 +120,9 @@ struct TiledConvolution: Sendable {
 
     func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
+        if usesChannelsLast {
+            return ChannelsLastConvolution(problem, tiling: tiling).run(inputs, threads: threads)
+        }
         let p = problem
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: readsWeightsInPlace ? 0 : p.groups * slivers * p.reductionLength * mr)
         defer { packed.deallocate() }
@@ -108,7 +130,7 @@ struct TiledConvolution: Sendable {
             inputs.x.withUnsafeBufferPointer { x in
                 inputs.offsets.withUnsafeBufferPointer { offsets in
                     inputs.weight.withUnsafeBufferPointer { weight in
-                        withBias(inputs.bias) { bias in
+                        Self.withBias(inputs.bias) { bias in
                             // A corner outside the image has weight 0, and 0 × Inf is NaN where the formula
                             // has 0: non-finite inputs take a sampling loop that skips zero weights.
                             let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
@@ -189,7 +211,7 @@ struct TiledConvolution: Sendable {
         let finite: Bool
     }
 
-    private func withBias<R>(_ bias: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    static func withBias<R>(_ bias: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
         guard let bias else { return body(nil) }
         return bias.withUnsafeBufferPointer { body($0.baseAddress!) }
     }

@@ -1,0 +1,310 @@
+/// The Float32 forward with the GEMM turned around: per tile, yᵀ[pixel][o] = Sᵀ[pixel][row] ·
+/// Wᵀ[row][o], so that the samples are written channel-contiguous and the sampling runs eight
+/// channels per instruction instead of eight pixels.
+///
+/// Per (image, group, tile) and offset group, the plan (`SamplingPlan.build`) gives each (tap,
+/// pixel) its base index and corner weights, as for `TiledConvolution`. For each block of
+/// channels, the part of the image the tile's corners touch (the window, from the smallest to the
+/// largest index) is copied channels-last, [position][channel]; a sample of eight channels is then
+/// four vector loads and (w00·v00 + w01·v01) + (w10·v10 + w11·v11), and it is stored as one vector
+/// into the block's Sᵀ, [pixel][tap][channel]. The microkernel (14×32 AVX-512, else 6×16 AVX2,
+/// both reading A in place) multiplies Sᵀ's pixel slivers by the weights, packed once per call as
+/// [group][block of nr outputs][row][nr] with the block's rows tap-major.
+///
+/// In `TiledConvolution`'s layout the eight lanes of a sample are eight pixels whose corners lie
+/// anywhere: 16 eight-byte loads and the shuffles that split them into columns, about 2.4 cycles
+/// a sample on Zen 4 and a third of simd's time on b8-c64.
+///
+/// Every output element is summed by one work item in one fixed order (bias, then the blocks in
+/// order, each tap-major with channels inside), whatever the thread count. Memory beyond the
+/// packed weights is per thread: a plan, a window of at most `windowCapacity` floats, one block's
+/// Sᵀ and an accumulator tile, none of which depends on the image size. A window larger than that
+/// (offsets that spread a tile's corners over many rows), non-finite inputs (a corner of weight 0
+/// must give 0, not 0 × Inf) take a scalar loop reading x where it is.
+struct ChannelsLastConvolution: Sendable {
+    typealias Block = ChannelBlock
+
+    let problem: DeformConvProblem
+    let pixels: Int
+    let taps: Int
+    let tiles: Int
+    let microkernel: MicrokernelConfiguration
+    /// The tile's pixels in slivers of the microkernel's rows.
+    let pixelSlivers: SliverPartition
+    /// The group's output channels in blocks of the microkernel's columns, the last zero-padded.
+    let outputBlocks: Int
+    let blocks: [Block]
+    /// For each convolution group, its blocks in channel order.
+    let groupBlocks: [Range<Int>]
+    /// Channels a block aims at: four eight-lane vectors per sample, and 288 rows on a 3×3 filter.
+    static let blockChannels = 32
+    /// Floats a window may take (256 KiB): a tile of 128 pixels on a 64-wide image, 3×3 taps and
+    /// offsets of ±2 spans about 9 rows, 576 positions of 32 channels.
+    static let windowCapacity = 1 << 16
+
+    init(_ problem: DeformConvProblem, tiling: Tiling) {
+        self.problem = problem
+        pixels = tiling.pixelsPerTile
+        taps = problem.kernelHeight * problem.kernelWidth
+        tiles = (problem.outputHeight * problem.outputWidth + pixels - 1) / pixels
+        // Every in-place Float32 entry fits (so the tile width does not matter): the tile is cut into
+        // slivers of its rows and Co padded to its columns.
+        microkernel = .inPlace(forcedBy: tiling, pixelsPerTile: 0)
+        pixelSlivers = SliverPartition(pixels, microkernel)
+        outputBlocks = (problem.outputChannelsPerGroup + microkernel.columns - 1) / microkernel.columns
+        let blocks = ChannelBlock.cut(problem) { _ in Self.blockChannels }
+        self.blocks = blocks
+        groupBlocks = (0..<problem.groups).map { g in
+            blocks.firstIndex { $0.group == g }! ..< (blocks.lastIndex { $0.group == g }! + 1)
+        }
+    }
+
+    var mr: Int { microkernel.rows }
+    var nr: Int { microkernel.columns }
+    var paddedOutputs: Int { outputBlocks * nr }
+    /// The window's channel stride: a block's channels rounded up to whole vectors.
+    var channelStride: Int { (Self.blockChannels + 7) / 8 * 8 }
+    var maxBlockRows: Int { blocks.map(\.rows).max() ?? 0 }
+
+    func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
+        precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
+        let p = problem
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * outputBlocks * p.reductionLength * nr)
+        defer { packed.deallocate() }
+        return [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
+            inputs.x.withUnsafeBufferPointer { x in
+                inputs.offsets.withUnsafeBufferPointer { offsets in
+                    inputs.weight.withUnsafeBufferPointer { weight in
+                        TiledConvolution.withBias(inputs.bias) { bias in
+                            let pointers = TiledConvolution.Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
+                                                                     packed: packed, bias: bias, y: y.baseAddress!,
+                                                                     finite: TiledConvolution.allFinite(x, threads: threads))
+                            TiledConvolution.split(p.groups * outputBlocks, over: threads) { packWeights($0, pointers) }
+                            TiledConvolution.split(p.batch * p.groups * tiles, over: threads) { process($0, pointers) }
+                        }
+                    }
+                }
+            }
+            initialized = p.outputCount
+        }
+    }
+
+    /// Packs items (group · outputBlocks + block of nr outputs): [row][nr], rows in block order and
+    /// tap-major inside a block, zero past the group's last output channel.
+    func packWeights(_ items: Range<Int>, _ pointers: TiledConvolution.Pointers) {
+        let p = problem
+        let (rows, outputsPerGroup) = (p.reductionLength, p.outputChannelsPerGroup)
+        for item in items {
+            let (group, outputBlock) = (item / outputBlocks, item % outputBlocks)
+            let destination = pointers.packed + item * rows * nr
+            for block in blocks[groupBlocks[group]] {
+                for tap in 0..<taps {
+                    for channel in 0..<block.channels {
+                        let row = block.firstRow + tap * block.channels + channel
+                        let source = block.firstRow + channel * taps + tap
+                        for lane in 0..<nr {
+                            let o = outputBlock * nr + lane
+                            destination[row * nr + lane] = o < outputsPerGroup ? pointers.weight[(group * outputsPerGroup + o) * rows + source] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The window of one offset group of a tile: the positions `first ..< first + count` of the
+    /// plane, and for each (tap, pixel) its base index relative to `first` (0 where all four weights
+    /// are 0, so that nothing outside the window is read).
+    struct Window {
+        var first = 0
+        var count = 0
+    }
+
+    /// Runs work items (image, group, tile) with this thread's own plan, window, Sᵀ and accumulators.
+    func process(_ items: Range<Int>, _ pointers: TiledConvolution.Pointers) {
+        guard !items.isEmpty else { return }
+        let p = problem
+        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 4, height: p.height, width: p.width)
+        let relative = UnsafeMutablePointer<Int>.allocate(capacity: taps * pixels)
+        let window = UnsafeMutablePointer<Float>.allocate(capacity: Self.windowCapacity)
+        // Sᵀ, plus one vector: a sample's last vector may run past the block's last row.
+        let samples = UnsafeMutablePointer<Float>.allocate(capacity: pixels * maxBlockRows + 8)
+        let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: (pixelSlivers.slivers * mr) * paddedOutputs)
+        defer {
+            plan.deallocate()
+            relative.deallocate()
+            window.deallocate()
+            samples.deallocate()
+            accumulators.deallocate()
+        }
+        let (outputsPerGroup, plane) = (p.outputChannelsPerGroup, p.outputHeight * p.outputWidth)
+        let (channelsPerGroup, rows) = (p.channelsPerGroup, p.reductionLength)
+        for item in items {
+            let tile = item % tiles, group = item / tiles % p.groups, n = item / tiles / p.groups
+            let firstPixel = tile * pixels
+            let firstChannel = group * channelsPerGroup
+            let offsetGroups = firstChannel / p.channelsPerDeformableGroup ..< (firstChannel + channelsPerGroup - 1) / p.channelsPerDeformableGroup + 1
+            plan.build(p, offsets: pointers.offsets, n: n, groups: offsetGroups, firstPixel: firstPixel)
+            for o in 0..<paddedOutputs { accumulators[o] = o < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + o] ?? 0 : 0 }
+            for pixel in 1..<(pixelSlivers.slivers * mr) { (accumulators + pixel * paddedOutputs).update(from: accumulators, count: paddedOutputs) }
+            var windowGroup = -1, fits = false
+            var span = Window()
+            for block in blocks[groupBlocks[group]] {
+                if block.offsetGroup != windowGroup {
+                    windowGroup = block.offsetGroup
+                    span = locateWindow(plan, offsetGroup: block.offsetGroup, relative: relative)
+                    fits = pointers.finite && span.count * channelStride <= Self.windowCapacity
+                }
+                if fits {
+                    copyWindow(span, pointers.x, window, n: n, block: block)
+                    sampleFromWindow(plan, relative, window, samples, block: block)
+                } else {
+                    sampleInPlace(plan, pointers.x, samples, n: n, block: block, finite: pointers.finite)
+                }
+                for outputBlock in 0..<outputBlocks {
+                    let b = UnsafePointer(pointers.packed) + ((group * outputBlocks + outputBlock) * rows + block.firstRow) * nr
+                    for sliver in 0..<pixelSlivers.slivers {
+                        let start = pixelSlivers.start(sliver)
+                        let live = pixelSlivers.start(sliver + 1) - start
+                        microkernel.multiply(block.rows, samples + start * block.rows, block.rows, live, b,
+                                             accumulators + start * paddedOutputs + outputBlock * nr, paddedOutputs)
+                    }
+                }
+            }
+            let y = pointers.y + (n * p.outputChannels + group * outputsPerGroup) * plane + firstPixel
+            Self.transpose(accumulators, paddedOutputs, into: y, plane, rows: min(pixels, plane - firstPixel), columns: outputsPerGroup)
+        }
+    }
+
+    /// The positions the offset group's corners touch in this tile, and each (tap, pixel)'s base
+    /// relative to the first of them.
+    func locateWindow(_ plan: SamplingPlan, offsetGroup: Int, relative: UnsafeMutablePointer<Int>) -> Window {
+        let entries = offsetGroup * taps * pixels
+        let index = plan.indices + entries
+        let weights = plan.coefficients + offsetGroup * taps * 4 * pixels
+        var low = Int.max, high = Int.min
+        for tap in 0..<taps {
+            for pixel in 0..<pixels where Self.isSampled(weights + tap * 4 * pixels + pixel, pixels) {
+                let i = index[tap * pixels + pixel]
+                low = min(low, i)
+                high = max(high, i)
+            }
+        }
+        guard low <= high else {
+            for e in 0..<(taps * pixels) { relative[e] = 0 }
+            return Window(first: 0, count: 1)
+        }
+        for tap in 0..<taps {
+            for pixel in 0..<pixels {
+                let e = tap * pixels + pixel
+                relative[e] = Self.isSampled(weights + tap * 4 * pixels + pixel, pixels) ? index[e] - low : 0
+            }
+        }
+        return Window(first: low, count: high + plan.rowStep + plan.columnStep - low + 1)
+    }
+
+    @inline(__always)
+    static func isSampled(_ weight: UnsafePointer<Float>, _ pixels: Int) -> Bool {
+        weight[0] != 0 || weight[pixels] != 0 || weight[2 * pixels] != 0 || weight[3 * pixels] != 0
+    }
+
+    /// x's positions of the window, channels-last: window[position][channel], `channelStride` apart.
+    @inline(never)
+    func copyWindow(_ span: Window, _ x: UnsafePointer<Float>, _ window: UnsafeMutablePointer<Float>, n: Int, block: Block) {
+        let planeSize = problem.height * problem.width
+        let source = x + (n * problem.channels + block.firstChannel) * planeSize + span.first
+        Self.transpose(source, planeSize, into: window, channelStride, rows: block.channels, columns: span.count)
+    }
+
+    /// destination[j · destinationStride + i] = source[i · sourceStride + j] for i < rows, j < columns:
+    /// eight by eight in registers, the edges one by one.
+    static func transpose(_ source: UnsafePointer<Float>, _ sourceStride: Int, into destination: UnsafeMutablePointer<Float>,
+                          _ destinationStride: Int, rows: Int, columns: Int) {
+        typealias V = SIMD8<Float>
+        let (fullRows, fullColumns) = (rows / 8 * 8, columns / 8 * 8)
+        @inline(__always) func load(_ i: Int, _ j: Int) -> V { UnsafeRawPointer(source + i * sourceStride + j).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ v: V, _ j: Int, _ i: Int) {
+            UnsafeMutableRawPointer(destination + j * destinationStride + i).storeBytes(of: v, as: V.self)
+        }
+        for i in stride(from: 0, to: fullRows, by: 8) {
+            for j in stride(from: 0, to: fullColumns, by: 8) {
+                let (r0, r1, r2, r3) = (load(i, j), load(i + 1, j), load(i + 2, j), load(i + 3, j))
+                let (r4, r5, r6, r7) = (load(i + 4, j), load(i + 5, j), load(i + 6, j), load(i + 7, j))
+                // unpcklps/unpckhps, shufps, then the 128-bit halves.
+                @inline(__always) func low(_ a: V, _ b: V) -> V { V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
+                @inline(__always) func high(_ a: V, _ b: V) -> V { V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
+                @inline(__always) func even(_ a: V, _ b: V) -> V { V(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
+                @inline(__always) func odd(_ a: V, _ b: V) -> V { V(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
+                @inline(__always) func lowHalves(_ a: V, _ b: V) -> V { V(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]) }
+                @inline(__always) func highHalves(_ a: V, _ b: V) -> V { V(a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7]) }
+                let (t0, t1, t2, t3) = (low(r0, r1), high(r0, r1), low(r2, r3), high(r2, r3))
+                let (t4, t5, t6, t7) = (low(r4, r5), high(r4, r5), low(r6, r7), high(r6, r7))
+                let (u0, u1, u2, u3) = (even(t0, t2), odd(t0, t2), even(t1, t3), odd(t1, t3))
+                let (u4, u5, u6, u7) = (even(t4, t6), odd(t4, t6), even(t5, t7), odd(t5, t7))
+                store(lowHalves(u0, u4), j, i); store(lowHalves(u1, u5), j + 1, i)
+                store(lowHalves(u2, u6), j + 2, i); store(lowHalves(u3, u7), j + 3, i)
+                store(highHalves(u0, u4), j + 4, i); store(highHalves(u1, u5), j + 5, i)
+                store(highHalves(u2, u6), j + 6, i); store(highHalves(u3, u7), j + 7, i)
+            }
+        }
+        for i in 0..<rows {
+            let edge = i < fullRows ? fullColumns : 0
+            for j in edge..<columns { destination[j * destinationStride + i] = source[i * sourceStride + j] }
+        }
+    }
+
+    /// Sᵀ[pixel][tap · channels + channel] from the window, eight channels per vector; pixels
+    /// outermost, so that a vector running past a tap's channels is overwritten by the next one.
+    @inline(never)
+    func sampleFromWindow(_ plan: SamplingPlan, _ relative: UnsafePointer<Int>, _ window: UnsafePointer<Float>,
+                          _ samples: UnsafeMutablePointer<Float>, block: Block) {
+        typealias V = SIMD8<Float>
+        let stride = channelStride
+        let (channels, blockRows) = (block.channels, block.rows)
+        let vectors = (channels + 7) / 8
+        let corner01 = 4 * plan.columnStep * stride, corner10 = 4 * plan.rowStep * stride
+        let weights = plan.coefficients + block.offsetGroup * taps * 4 * pixels
+        let base = UnsafeRawPointer(window)
+        for pixel in 0..<pixels {
+            let row = UnsafeMutableRawPointer(samples + pixel * blockRows)
+            for tap in 0..<taps {
+                let w = weights + tap * 4 * pixels + pixel
+                let (w00, w01, w10, w11) = (V(repeating: w[0]), V(repeating: w[pixels]), V(repeating: w[2 * pixels]), V(repeating: w[3 * pixels]))
+                let corner = base + 4 * relative[tap * pixels + pixel] * stride
+                let destination = row + 4 * tap * channels
+                for v in 0..<vectors {
+                    let offset = 32 * v
+                    let v00 = corner.loadUnaligned(fromByteOffset: offset, as: V.self)
+                    let v01 = corner.loadUnaligned(fromByteOffset: offset + corner01, as: V.self)
+                    let v10 = corner.loadUnaligned(fromByteOffset: offset + corner10, as: V.self)
+                    let v11 = corner.loadUnaligned(fromByteOffset: offset + corner10 + corner01, as: V.self)
+                    destination.storeBytes(of: (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11), toByteOffset: offset, as: V.self)
+                }
+            }
+        }
+    }
+
+    /// Sᵀ as `sampleFromWindow` gives it, one sample at a time from x where it is; with non-finite
+    /// inputs a corner of weight 0 adds 0.
+    func sampleInPlace(_ plan: SamplingPlan, _ x: UnsafePointer<Float>, _ samples: UnsafeMutablePointer<Float>,
+                       n: Int, block: Block, finite: Bool) {
+        let planeSize = problem.height * problem.width
+        let (columnStep, rowStep) = (plan.columnStep, plan.rowStep)
+        let blockRows = block.rows
+        let index = plan.indices + block.offsetGroup * taps * pixels
+        let weights = plan.coefficients + block.offsetGroup * taps * 4 * pixels
+        for pixel in 0..<pixels {
+            for tap in 0..<taps {
+                let w = weights + tap * 4 * pixels + pixel
+                let weight = SIMD4(w[0], w[pixels], w[2 * pixels], w[3 * pixels])
+                let base = index[tap * pixels + pixel]
+                for channel in 0..<block.channels {
+                    let corner = x + (n * problem.channels + block.firstChannel + channel) * planeSize + base
+                    var v = weight * SIMD4(corner[0], corner[columnStep], corner[rowStep], corner[rowStep + columnStep])
+                    if !finite { v.replace(with: 0, where: weight .== 0) }
+                    samples[pixel * blockRows + tap * block.channels + channel] = (v[0] + v[1]) + (v[2] + v[3])
+                }
+            }
+        }
+    }
+}
