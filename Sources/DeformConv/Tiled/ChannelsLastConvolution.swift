@@ -71,21 +71,9 @@ struct ChannelsLastConvolution: Sendable {
         let p = problem
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: p.groups * outputBlocks * p.reductionLength * nr)
         defer { packed.deallocate() }
-        return [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
-            inputs.x.withUnsafeBufferPointer { x in
-                inputs.offsets.withUnsafeBufferPointer { offsets in
-                    inputs.weight.withUnsafeBufferPointer { weight in
-                        TiledConvolution.withBias(inputs.bias) { bias in
-                            let pointers = TiledConvolution.Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
-                                                                     packed: packed, bias: bias, y: y.baseAddress!,
-                                                                     finite: TiledConvolution.allFinite(x, threads: threads))
-                            TiledConvolution.split(p.groups * outputBlocks, over: threads) { packWeights($0, pointers) }
-                            TiledConvolution.split(p.batch * p.groups * tiles, over: threads) { process($0, pointers) }
-                        }
-                    }
-                }
-            }
-            initialized = p.outputCount
+        return TiledConvolution.output(p, inputs, packed: packed, threads: threads) { pointers in
+            TiledConvolution.split(p.groups * outputBlocks, over: threads) { packWeights($0, pointers) }
+            TiledConvolution.split(p.batch * p.groups * tiles, over: threads) { process($0, pointers) }
         }
     }
 

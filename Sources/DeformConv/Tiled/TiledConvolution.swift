@@ -126,19 +126,25 @@ struct TiledConvolution: Sendable {
         let p = problem
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: readsWeightsInPlace ? 0 : p.groups * slivers * p.reductionLength * mr)
         defer { packed.deallocate() }
-        return [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
+        return Self.output(p, inputs, packed: packed, threads: threads) { pointers in
+            // Two passes, so that every thread sees all packed weights before it multiplies.
+            if !readsWeightsInPlace { Self.split(p.groups * slivers, over: threads) { packWeights($0, pointers) } }
+            Self.split(workItems, over: threads) { process($0, pointers) }
+        }
+    }
+
+    /// y, written by `body` through the inputs' pointers (and `packed`, the caller's weight buffer).
+    /// A corner outside the image has weight 0, and 0 × Inf is NaN where the formula has 0: the
+    /// pointers say whether x is all finite, and non-finite inputs take sampling loops that skip zero weights.
+    static func output(_ p: DeformConvProblem, _ inputs: DeformConvInputs<Float>, packed: UnsafeMutablePointer<Float>, threads: Int,
+                       _ body: (Pointers) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: p.outputCount) { y, initialized in
             inputs.x.withUnsafeBufferPointer { x in
                 inputs.offsets.withUnsafeBufferPointer { offsets in
                     inputs.weight.withUnsafeBufferPointer { weight in
-                        Self.withBias(inputs.bias) { bias in
-                            // A corner outside the image has weight 0, and 0 × Inf is NaN where the formula
-                            // has 0: non-finite inputs take a sampling loop that skips zero weights.
-                            let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
-                                                    packed: packed, bias: bias, y: y.baseAddress!,
-                                                    finite: Self.allFinite(x, threads: threads))
-                            // Two passes, so that every thread sees all packed weights before it multiplies.
-                            if !readsWeightsInPlace { Self.split(p.groups * slivers, over: threads) { packWeights($0, pointers) } }
-                            Self.split(workItems, over: threads) { process($0, pointers) }
+                        withBias(inputs.bias) { bias in
+                            body(Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, weight: weight.baseAddress!,
+                                          packed: packed, bias: bias, y: y.baseAddress!, finite: allFinite(x, threads: threads)))
                         }
                     }
                 }
@@ -211,7 +217,7 @@ struct TiledConvolution: Sendable {
         let finite: Bool
     }
 
-    static func withBias<R>(_ bias: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    private static func withBias<R>(_ bias: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
         guard let bias else { return body(nil) }
         return bias.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
