@@ -100,14 +100,6 @@ struct ChannelsLastConvolution: Sendable {
         }
     }
 
-    /// The window of one offset group of a tile: the positions `first ..< first + count` of the
-    /// plane, and for each (tap, pixel) its base index relative to `first` (0 where all four weights
-    /// are 0, so that nothing outside the window is read).
-    struct Window {
-        var first = 0
-        var count = 0
-    }
-
     /// Runs work items (image, group, tile) with this thread's own plan, window, Sᵀ and accumulators.
     func process(_ items: Range<Int>, _ pointers: TiledConvolution.Pointers) {
         guard !items.isEmpty else { return }
@@ -136,11 +128,11 @@ struct ChannelsLastConvolution: Sendable {
             for o in 0..<paddedOutputs { accumulators[o] = o < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + o] ?? 0 : 0 }
             for pixel in 1..<(pixelSlivers.slivers * mr) { (accumulators + pixel * paddedOutputs).update(from: accumulators, count: paddedOutputs) }
             var windowGroup = -1, fits = false
-            var span = Window()
+            var span = SamplingPlan.Window()
             for block in blocks[groupBlocks[group]] {
                 if block.offsetGroup != windowGroup {
                     windowGroup = block.offsetGroup
-                    span = locateWindow(plan, offsetGroup: block.offsetGroup, relative: relative)
+                    span = plan.window(entries: block.offsetGroup * taps ..< (block.offsetGroup + 1) * taps, relative: relative)
                     fits = pointers.finite && span.count * channelStride <= Self.windowCapacity
                 }
                 if fits {
@@ -164,55 +156,24 @@ struct ChannelsLastConvolution: Sendable {
         }
     }
 
-    /// The positions the offset group's corners touch in this tile, and each (tap, pixel)'s base
-    /// relative to the first of them.
-    func locateWindow(_ plan: SamplingPlan, offsetGroup: Int, relative: UnsafeMutablePointer<Int>) -> Window {
-        let entries = offsetGroup * taps * pixels
-        let index = plan.indices + entries
-        let weights = plan.coefficients + offsetGroup * taps * 4 * pixels
-        var low = Int.max, high = Int.min
-        for tap in 0..<taps {
-            for pixel in 0..<pixels where Self.isSampled(weights + tap * 4 * pixels + pixel, pixels) {
-                let i = index[tap * pixels + pixel]
-                low = min(low, i)
-                high = max(high, i)
-            }
-        }
-        guard low <= high else {
-            for e in 0..<(taps * pixels) { relative[e] = 0 }
-            return Window(first: 0, count: 1)
-        }
-        for tap in 0..<taps {
-            for pixel in 0..<pixels {
-                let e = tap * pixels + pixel
-                relative[e] = Self.isSampled(weights + tap * 4 * pixels + pixel, pixels) ? index[e] - low : 0
-            }
-        }
-        return Window(first: low, count: high + plan.rowStep + plan.columnStep - low + 1)
-    }
-
-    @inline(__always)
-    static func isSampled(_ weight: UnsafePointer<Float>, _ pixels: Int) -> Bool {
-        weight[0] != 0 || weight[pixels] != 0 || weight[2 * pixels] != 0 || weight[3 * pixels] != 0
-    }
-
     /// x's positions of the window, channels-last: window[position][channel], `channelStride` apart.
     @inline(never)
-    func copyWindow(_ span: Window, _ x: UnsafePointer<Float>, _ window: UnsafeMutablePointer<Float>, n: Int, block: Block) {
+    func copyWindow(_ span: SamplingPlan.Window, _ x: UnsafePointer<Float>, _ window: UnsafeMutablePointer<Float>, n: Int, block: Block) {
         let planeSize = problem.height * problem.width
         let source = x + (n * problem.channels + block.firstChannel) * planeSize + span.first
         Self.transpose(source, planeSize, into: window, channelStride, rows: block.channels, columns: span.count)
     }
 
-    /// destination[j · destinationStride + i] = source[i · sourceStride + j] for i < rows, j < columns:
-    /// eight by eight in registers, the edges one by one.
+    /// destination[j · destinationStride + i] = source[i · sourceStride + j] for i < rows, j < columns
+    /// (with `adding`, += instead of =): eight by eight in registers, the edges one by one.
     static func transpose(_ source: UnsafePointer<Float>, _ sourceStride: Int, into destination: UnsafeMutablePointer<Float>,
-                          _ destinationStride: Int, rows: Int, columns: Int) {
+                          _ destinationStride: Int, rows: Int, columns: Int, adding: Bool = false) {
         typealias V = SIMD8<Float>
         let (fullRows, fullColumns) = (rows / 8 * 8, columns / 8 * 8)
         @inline(__always) func load(_ i: Int, _ j: Int) -> V { UnsafeRawPointer(source + i * sourceStride + j).loadUnaligned(as: V.self) }
         @inline(__always) func store(_ v: V, _ j: Int, _ i: Int) {
-            UnsafeMutableRawPointer(destination + j * destinationStride + i).storeBytes(of: v, as: V.self)
+            let target = UnsafeMutableRawPointer(destination + j * destinationStride + i)
+            target.storeBytes(of: adding ? target.loadUnaligned(as: V.self) + v : v, as: V.self)
         }
         for i in stride(from: 0, to: fullRows, by: 8) {
             for j in stride(from: 0, to: fullColumns, by: 8) {
@@ -237,7 +198,10 @@ struct ChannelsLastConvolution: Sendable {
         }
         for i in 0..<rows {
             let edge = i < fullRows ? fullColumns : 0
-            for j in edge..<columns { destination[j * destinationStride + i] = source[i * sourceStride + j] }
+            for j in edge..<columns {
+                let value = source[i * sourceStride + j]
+                destination[j * destinationStride + i] = adding ? destination[j * destinationStride + i] + value : value
+            }
         }
     }
 

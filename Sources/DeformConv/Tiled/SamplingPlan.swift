@@ -40,6 +40,40 @@ struct SamplingPlan: @unchecked Sendable {
         coefficients.deallocate()
     }
 
+    /// The positions `first ..< first + count` of the plane that the corners of `entries` touch, for a
+    /// channels-last copy of that part of the image (the window).
+    struct Window {
+        var first = 0
+        var count = 0
+    }
+
+    /// The window of `entries` (one offset group's taps), and in `relative` ([tap][pixel]) each base
+    /// relative to its first position: 0 where every coefficient but the mask is 0, so that nothing
+    /// outside the window is read (such an entry adds only products with 0).
+    func window(entries: Range<Int>, relative: UnsafeMutablePointer<Int>) -> Window {
+        let weights = min(coefficientCount, 12)
+        @inline(__always) func isSampled(_ entry: Int, _ pixel: Int) -> Bool {
+            let c = coefficients + entry * coefficientCount * pixels + pixel
+            for k in 0..<weights where c[k * pixels] != 0 { return true }
+            return false
+        }
+        var low = Int.max, high = Int.min
+        for entry in entries {
+            for pixel in 0..<pixels where isSampled(entry, pixel) {
+                let i = indices[entry * pixels + pixel]
+                low = min(low, i)
+                high = max(high, i)
+            }
+        }
+        if low > high { (low, high) = (0, 0) }
+        for (tap, entry) in entries.enumerated() {
+            for pixel in 0..<pixels {
+                relative[tap * pixels + pixel] = isSampled(entry, pixel) ? indices[entry * pixels + pixel] - low : 0
+            }
+        }
+        return Window(first: low, count: high + rowStep + columnStep - low + 1)
+    }
+
     /// Plans offset groups `groups` of image `n` for pixels `firstPixel ..< firstPixel + self.pixels`
     /// of the flattened Ho·Wo output plane.
     ///

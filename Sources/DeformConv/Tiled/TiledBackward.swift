@@ -14,7 +14,9 @@ import Dispatch
 /// 2. per thread, for each tile and each of its chunks: for each block, the column gradient
 ///    T = Wᵀ·gy for the block's rows (the microkernel reading the weight tensor column-major as Wᵀ),
 ///    then one pass over the samples that scatters t·m·ω into gx, reduces t·m·∂⁺B and t·B over the
-///    block's channels into the block's partial of the offsets gradient, and writes s = m·B packed;
+///    block's channels into the block's partial of the offsets gradient, and writes s = m·B packed
+///    (with the channels in the vector lanes where x is finite, the block has a multiple of 8
+///    channels and the tile's window of the image fits: `scatterAndReduceChannelsLast`);
 ///    then, for the chunk, gweight += gy·sᵀ straight into gweight (the microkernel with the tile's
 ///    gy rows as A and the packed samples as B);
 /// 3. per tile: the blocks' offsets partials summed into goffsets.
@@ -23,9 +25,12 @@ import Dispatch
 /// tiling alone, so the bits do not depend on the thread count (no atomics, no split of a sum);
 /// which thread owns a block changes with the thread count, its sums do not:
 /// - gx[n, c]: only the block holding c writes it, tiles in order; order: tiles ascending, then
-///   taps, pixels, corners (00, 10, 01, 11).
+///   taps, pixels, corners (00, 10, 01, 11); channels-last, a tile's terms are summed from +0 in a
+///   window first (pixels, taps, corners 00, 01, 10, 11), which is then added to gx.
 /// - goffsets[n, ·, pixel]: for each block, channels ascending from +0 (eight pixels of a tap at a
-///   time); then the partials of the offset group's blocks added in block (channel) order.
+///   time), or channels-last eight lanes of channels added as a tree (lanes 0–3 + 4–7, then pairs),
+///   vectors ascending; then the partials of the offset group's blocks added in block (channel) order.
+///   Which of the two a block takes depends on the data (finite x, the window's size), not on the threads.
 /// - gweight[o, c', tap]: only the thread owning c' updates it; order: images and tiles ascending,
 ///   pixels of the tile ascending (the microkernel's k loop, one FMA chain on the stored value).
 /// - gbias[o]: 16 lanes over each image's pixels in order, images ascending, a scalar tail, then
@@ -34,8 +39,9 @@ import Dispatch
 ///
 /// Memory beyond the gradients depends on the tile, the channels and the output channels, not on
 /// the image: the wave's plans, gy copies and partials (at most `waveBytes`, or one tile's), and
-/// per thread a block's column gradient and a chunk's samples. r50-c3 on 2 threads: 1.6 MiB for
-/// the wave (4 tiles of 421 KiB) and 340 KiB per thread; no copy of the weights.
+/// per thread a block's column gradient (twice: as computed and by pixel), a chunk's samples and
+/// two windows of at most `windowCapacity` floats. r50-c3 on 2 threads: 1.6 MiB for the wave (4
+/// tiles of 421 KiB) and about 0.5 MiB per thread; no copy of the weights.
 ///
 /// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
 /// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
@@ -66,14 +72,18 @@ struct TiledBackward: Sendable {
     /// For each offset group, its blocks in channel order.
     let members: [[Int]]
 
-    /// Reduction rows a block aims at (72: 8 channels of a 3×3 filter): small blocks share out
-    /// evenly over threads (r50-c3 has 16, b8-c64 8, where blocks of 128 rows gave 10 and 5, the
-    /// latter 3 + 2 on two threads), and 72 rows are six 12-row slivers of T's GEMM.
-    static let blockRows = 72
+    /// Reduction rows a block aims at (288: 32 channels of a 3×3 filter), so that the channels-last
+    /// scatter spreads its per-(tap, pixel) work (13 coefficients, the window offset, three channel
+    /// sums) over four vectors. threaded, two A/B runs on the shared 2-core Zen 4, blocks of 288
+    /// against 72 rows: g4dg4 10.8–11.2 ms against 16.4–16.7, s2-d2 8.4–8.7 against 10.1–12.6,
+    /// r50-c4 21.7–24.3 against 25.5–28.6, r50-c3 25.5–36.1 against 38.0–39.6; 144 rows fell in
+    /// between. The price: b8-c64 has only two blocks, so more than two threads do not help it
+    /// there (the blocks fix goffsets' sum order, so they cannot follow the thread count).
+    static let blockRows = 288
     /// At most this many blocks per segment (channels of one group and one offset group), so that
     /// the offsets partials stay few where channels are many (r50-c5: 16 blocks of 32 channels).
     static let blocksPerSegment = 16
-    /// Rows a chunk aims at: 576 (eight blocks of 72) makes gweight's GEMM whole 32-row blocks on
+    /// Rows a chunk aims at: 576 (two blocks of 288) makes gweight's GEMM whole 32-row blocks on
     /// the standard shapes, and the chunk's samples (288 KiB at 128 pixels) stay in L2.
     static let chunkRows = 576
     /// What a wave's tiles may take together (plans, packed gy, partials); a wave has at least one tile.
@@ -143,6 +153,8 @@ struct TiledBackward: Sendable {
         let gx: UnsafeMutablePointer<Float>
         let goffsets: UnsafeMutablePointer<Float>
         let gweight: UnsafeMutablePointer<Float>
+        /// Whether x is all finite: only then may a corner of weight 0 be read anywhere in the window.
+        let finite: Bool
     }
 
     /// One thread's scratch: a block's column gradient [row][pixel] (rows past the block for a short
@@ -151,7 +163,21 @@ struct TiledBackward: Sendable {
         let columnGradient: UnsafeMutablePointer<Float>
         let samples: UnsafeMutablePointer<Float>
         let tile: UnsafeMutablePointer<Float>
+        /// The channels-last scatter's: T as [pixel][tap][channel], the window of x and of gx
+        /// [position][channel], and each (tap, pixel)'s base relative to the window.
+        let columnGradientByPixel: UnsafeMutablePointer<Float>
+        let window: UnsafeMutablePointer<Float>
+        let gradientWindow: UnsafeMutablePointer<Float>
+        let relative: UnsafeMutablePointer<Int>
+
+        func deallocate() {
+            columnGradient.deallocate(); samples.deallocate(); tile.deallocate()
+            columnGradientByPixel.deallocate(); window.deallocate(); gradientWindow.deallocate(); relative.deallocate()
+        }
     }
+
+    /// Floats a window of x (and one of gx) may take per thread: 256 KiB each, as the channels-last forward's.
+    static let windowCapacity = ChannelsLastConvolution.windowCapacity
 
     func run(_ inputs: DeformConvInputs<Float>, gy: [Float], threads: Int) -> DeformConvGradients<Float> {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
@@ -168,7 +194,10 @@ struct TiledBackward: Sendable {
         let scratch = (0..<parts).map { _ in
             Scratch(columnGradient: .allocate(capacity: (maxBlockRows + mr) * pixels),
                     samples: .allocate(capacity: (maxChunkRows + nr - 1) / nr * nr * pixels),
-                    tile: .allocate(capacity: mr * nr))
+                    tile: .allocate(capacity: mr * nr),
+                    columnGradientByPixel: .allocate(capacity: maxBlockRows * pixels),
+                    window: .allocate(capacity: Self.windowCapacity), gradientWindow: .allocate(capacity: Self.windowCapacity),
+                    relative: .allocate(capacity: taps * pixels))
         }
         // The samples' padding rows feed only gweight's edge columns, which are dropped; cleared so
         // that what they hold is defined.
@@ -181,7 +210,7 @@ struct TiledBackward: Sendable {
                  partials: .allocate(capacity: blocks.count * partialStride))
         }
         defer {
-            for s in scratch { s.columnGradient.deallocate(); s.samples.deallocate(); s.tile.deallocate() }
+            for s in scratch { s.deallocate() }
             for s in slots { s.plan.deallocate(); s.gy.deallocate(); s.gyRows.deallocate(); s.partials.deallocate() }
         }
 
@@ -194,7 +223,8 @@ struct TiledBackward: Sendable {
                                 gweight.withUnsafeMutableBufferPointer { gweightBuffer in
                                     let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, gy: gyBuffer.baseAddress!,
                                                             weight: weight.baseAddress!, gx: gxBuffer.baseAddress!,
-                                                            goffsets: goffsetsBuffer.baseAddress!, gweight: gweightBuffer.baseAddress!)
+                                                            goffsets: goffsetsBuffer.baseAddress!, gweight: gweightBuffer.baseAddress!,
+                                                            finite: TiledConvolution.allFinite(x, threads: threads))
                                     // Phase 3 of one wave and phase 1 of the next share one parallel step
                                     // (they touch different fields of the slots): two barriers per wave.
                                     // Reductions and preparations alternate in the list, so that each
@@ -271,6 +301,7 @@ struct TiledBackward: Sendable {
         let valid = min(pixels, p.outputHeight * p.outputWidth - firstPixel)
         let cog = p.outputChannelsPerGroup, rows = p.reductionLength
         let gyTile = UnsafePointer(slot.gy + chunk.group * pixels * cog)
+        var windowGroup = -1, span = SamplingPlan.Window()
         for index in chunk.blocks {
             let block = blocks[index]
             // T = Wᵀ·gy: the block's rows × the tile's pixels, [row][pixel], from +0.
@@ -299,8 +330,17 @@ struct TiledBackward: Sendable {
                     for pixelBlock in 0..<(pixels / nr) { multiply(sliver, pixelBlock) }
                 }
             }
-            scatterAndReduce(block, slot.plan, pointers, UnsafePointer(t), scratch.samples,
-                             sampleRow: block.firstRow - chunk.firstRow, partial: slot.partials + index * partialStride, n: n)
+            let (sampleRow, partial) = (block.firstRow - chunk.firstRow, slot.partials + index * partialStride)
+            // One window per offset group of the chunk (its blocks are in channel order).
+            if block.channels % 8 == 0 && pointers.finite && block.offsetGroup != windowGroup {
+                windowGroup = block.offsetGroup
+                span = slot.plan.window(entries: block.offsetGroup * taps ..< (block.offsetGroup + 1) * taps, relative: scratch.relative)
+            }
+            if block.channels % 8 == 0 && pointers.finite, span.count * block.channels <= Self.windowCapacity {
+                scatterAndReduceChannelsLast(block, slot.plan, span, pointers, scratch, sampleRow: sampleRow, partial: partial, n: n)
+            } else {
+                scatterAndReduce(block, slot.plan, pointers, UnsafePointer(t), scratch.samples, sampleRow: sampleRow, partial: partial, n: n)
+            }
         }
         // gweight[o, row] += Σ_pixels gy[o][pixel] · s[row][pixel], on the stored value, pixels in order.
         let columnBlocks = (chunk.rows + nr - 1) / nr
@@ -439,6 +479,90 @@ struct TiledBackward: Sendable {
                 }
             }
         }
+    }
+
+    /// `scatterAndReduce` with the channels in the vector lanes, for a block of a multiple of 8 channels
+    /// whose window fits: x's window copied channels-last, T transposed to [pixel][tap][channel], then
+    /// per pixel and tap, eight channels per vector, the four corners' t·m·ω added into a channels-last
+    /// window of gx (four vector read-modify-writes instead of 32 scalar ones), the offsets and mask
+    /// terms summed over the channels (lanes, then vectors) and added to the partial, s stored lane by
+    /// lane; last, the gx window added into gx. gx's elements then get the tile's terms summed in the
+    /// window first (pixels, taps, corners in order, from +0), the partial's the block's channels as a
+    /// tree of lanes.
+    @inline(never)
+    func scatterAndReduceChannelsLast(_ block: Block, _ plan: SamplingPlan, _ span: SamplingPlan.Window, _ pointers: Pointers,
+                                      _ scratch: Scratch, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int) {
+        typealias V = SIMD8<Float>
+        let p = problem
+        let planeSize = p.height * p.width
+        let (channels, columns) = (block.channels, nr)
+        let columnShift = columns.trailingZeroBitCount
+        precondition(columns == 1 << columnShift, "the microkernel's width must be a power of two")
+        let samples = scratch.samples
+        let vectors = channels / 8
+        let channelPlanes = (n * p.channels + block.firstChannel) * planeSize + span.first
+        let (window, gradients, tByPixel) = (scratch.window, scratch.gradientWindow, scratch.columnGradientByPixel)
+        ChannelsLastConvolution.transpose(pointers.x + channelPlanes, planeSize, into: window, channels, rows: channels, columns: span.count)
+        gradients.initialize(repeating: 0, count: span.count * channels)
+        // T's row channel · kh·kw + tap is [pixel][tap][channel] after one transpose per tap.
+        for tap in 0..<taps {
+            ChannelsLastConvolution.transpose(scratch.columnGradient + tap * pixels, taps * pixels, into: tByPixel + tap * channels, taps * channels,
+                                              rows: channels, columns: pixels)
+        }
+        partial.initialize(repeating: 0, count: partialStride)
+        let corner01 = 4 * plan.columnStep * channels, corner10 = 4 * plan.rowStep * channels
+        let x = UnsafeRawPointer(window), gx = UnsafeMutableRawPointer(gradients)
+        let coefficients = plan.coefficients + block.offsetGroup * taps * 13 * pixels
+        @inline(__always) func sum(_ v: V) -> Float {
+            let half = v.lowHalf + v.highHalf, quarter = half.lowHalf + half.highHalf
+            return quarter[0] + quarter[1]
+        }
+        for q in 0..<pixels {
+            for tap in 0..<taps {
+                let c = coefficients + tap * 13 * pixels + q
+                @inline(__always) func coefficient(_ k: Int) -> V { V(repeating: c[k * pixels]) }
+                let (w00, w01, w10, w11) = (coefficient(0), coefficient(1), coefficient(2), coefficient(3))
+                let (y00, y01, y10, y11) = (coefficient(4), coefficient(5), coefficient(6), coefficient(7))
+                let (x00, x01, x10, x11) = (coefficient(8), coefficient(9), coefficient(10), coefficient(11))
+                let mask = coefficient(12)
+                let base = 4 * scratch.relative[tap * pixels + q] * channels
+                let t = UnsafeRawPointer(tByPixel + (q * taps + tap) * channels)
+                var (sumX, sumY, sumMask) = (V(), V(), V())
+                for v in 0..<vectors {
+                    let at = base + 32 * v
+                    let v00 = x.loadUnaligned(fromByteOffset: at, as: V.self), v01 = x.loadUnaligned(fromByteOffset: at + corner01, as: V.self)
+                    let v10 = x.loadUnaligned(fromByteOffset: at + corner10, as: V.self)
+                    let v11 = x.loadUnaligned(fromByteOffset: at + corner10 + corner01, as: V.self)
+                    let tv = t.loadUnaligned(fromByteOffset: 32 * v, as: V.self)
+                    let bilinear = (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
+                    let dy = (y00 * v00 + y01 * v01) + (y10 * v10 + y11 * v11)
+                    let dx = (x00 * v00 + x01 * v01) + (x10 * v10 + x11 * v11)
+                    let mt = mask * tv
+                    sumX += mt * dx
+                    sumY += mt * dy
+                    sumMask += tv * bilinear
+                    @inline(__always) func add(_ offset: Int, _ term: V) {
+                        gx.storeBytes(of: gx.loadUnaligned(fromByteOffset: offset, as: V.self) + term, toByteOffset: offset, as: V.self)
+                    }
+                    add(at, mt * w00)
+                    add(at + corner01, mt * w01)
+                    add(at + corner10, mt * w10)
+                    add(at + corner10 + corner01, mt * w11)
+                    let s = mask * bilinear
+                    // nr is a power of two (16 or 32): shifts, not divisions, for a lane's row block.
+                    for lane in 0..<8 {
+                        let sampleIndex = sampleRow + (8 * v + lane) * taps + tap
+                        samples[((sampleIndex >> columnShift) * pixels + q) << columnShift | sampleIndex & (columns - 1)] = s[lane]
+                    }
+                }
+                let e = tap * pixels + q
+                partial[e] += sum(sumX)
+                partial[taps * pixels + e] += sum(sumY)
+                partial[2 * taps * pixels + e] += sum(sumMask)
+            }
+        }
+        ChannelsLastConvolution.transpose(gradients, channels, into: pointers.gx + channelPlanes, planeSize,
+                                          rows: span.count, columns: channels, adding: true)
     }
 
     /// Phase 3 for one tile: goffsets of the tile, for each offset group its blocks' partials added in block order.
