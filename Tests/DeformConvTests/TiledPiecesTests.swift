@@ -156,4 +156,29 @@ final class TiledPiecesTests: XCTestCase {
             }
         }
     }
+
+    /// The register transpose on sizes with full 8×8 blocks and edges in both directions, with
+    /// strides past the copied part, written and added; what lies outside is left alone.
+    func testTransposeMovesEveryElementOnce() {
+        for (rows, columns) in [(8, 8), (11, 13), (3, 20), (16, 5)] {
+            let (sourceStride, destinationStride) = (columns + 3, rows + 2)
+            let source = (0..<(rows * sourceStride)).map { Float($0) }
+            for adding in [false, true] {
+                var destination = (0..<(columns * destinationStride)).map { -Float($0) - 1 }
+                let before = destination
+                source.withUnsafeBufferPointer { s in
+                    destination.withUnsafeMutableBufferPointer {
+                        transpose(s.baseAddress!, sourceStride, into: $0.baseAddress!, destinationStride, rows: rows, columns: columns, adding: adding)
+                    }
+                }
+                for j in 0..<columns {
+                    for i in 0..<destinationStride {
+                        let k = j * destinationStride + i
+                        let expected = i < rows ? (adding ? before[k] : 0) + source[i * sourceStride + j] : before[k]
+                        XCTAssertEqual(destination[k], expected, "\(rows)×\(columns) adding \(adding) at \(j), \(i)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -152,7 +152,7 @@ struct ChannelsLastConvolution: Sendable {
                 }
             }
             let y = pointers.y + (n * p.outputChannels + group * outputsPerGroup) * plane + firstPixel
-            Self.transpose(accumulators, paddedOutputs, into: y, plane, rows: min(pixels, plane - firstPixel), columns: outputsPerGroup)
+            transpose(accumulators, paddedOutputs, into: y, plane, rows: min(pixels, plane - firstPixel), columns: outputsPerGroup)
         }
     }
 
@@ -161,48 +161,7 @@ struct ChannelsLastConvolution: Sendable {
     func copyWindow(_ span: SamplingPlan.Window, _ x: UnsafePointer<Float>, _ window: UnsafeMutablePointer<Float>, n: Int, block: Block) {
         let planeSize = problem.height * problem.width
         let source = x + (n * problem.channels + block.firstChannel) * planeSize + span.first
-        Self.transpose(source, planeSize, into: window, channelStride, rows: block.channels, columns: span.count)
-    }
-
-    /// destination[j · destinationStride + i] = source[i · sourceStride + j] for i < rows, j < columns
-    /// (with `adding`, += instead of =): eight by eight in registers, the edges one by one.
-    static func transpose(_ source: UnsafePointer<Float>, _ sourceStride: Int, into destination: UnsafeMutablePointer<Float>,
-                          _ destinationStride: Int, rows: Int, columns: Int, adding: Bool = false) {
-        typealias V = SIMD8<Float>
-        let (fullRows, fullColumns) = (rows / 8 * 8, columns / 8 * 8)
-        @inline(__always) func load(_ i: Int, _ j: Int) -> V { UnsafeRawPointer(source + i * sourceStride + j).loadUnaligned(as: V.self) }
-        @inline(__always) func store(_ v: V, _ j: Int, _ i: Int) {
-            let target = UnsafeMutableRawPointer(destination + j * destinationStride + i)
-            target.storeBytes(of: adding ? target.loadUnaligned(as: V.self) + v : v, as: V.self)
-        }
-        for i in stride(from: 0, to: fullRows, by: 8) {
-            for j in stride(from: 0, to: fullColumns, by: 8) {
-                let (r0, r1, r2, r3) = (load(i, j), load(i + 1, j), load(i + 2, j), load(i + 3, j))
-                let (r4, r5, r6, r7) = (load(i + 4, j), load(i + 5, j), load(i + 6, j), load(i + 7, j))
-                // unpcklps/unpckhps, shufps, then the 128-bit halves.
-                @inline(__always) func low(_ a: V, _ b: V) -> V { V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
-                @inline(__always) func high(_ a: V, _ b: V) -> V { V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
-                @inline(__always) func even(_ a: V, _ b: V) -> V { V(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
-                @inline(__always) func odd(_ a: V, _ b: V) -> V { V(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
-                @inline(__always) func lowHalves(_ a: V, _ b: V) -> V { V(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]) }
-                @inline(__always) func highHalves(_ a: V, _ b: V) -> V { V(a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7]) }
-                let (t0, t1, t2, t3) = (low(r0, r1), high(r0, r1), low(r2, r3), high(r2, r3))
-                let (t4, t5, t6, t7) = (low(r4, r5), high(r4, r5), low(r6, r7), high(r6, r7))
-                let (u0, u1, u2, u3) = (even(t0, t2), odd(t0, t2), even(t1, t3), odd(t1, t3))
-                let (u4, u5, u6, u7) = (even(t4, t6), odd(t4, t6), even(t5, t7), odd(t5, t7))
-                store(lowHalves(u0, u4), j, i); store(lowHalves(u1, u5), j + 1, i)
-                store(lowHalves(u2, u6), j + 2, i); store(lowHalves(u3, u7), j + 3, i)
-                store(highHalves(u0, u4), j + 4, i); store(highHalves(u1, u5), j + 5, i)
-                store(highHalves(u2, u6), j + 6, i); store(highHalves(u3, u7), j + 7, i)
-            }
-        }
-        for i in 0..<rows {
-            let edge = i < fullRows ? fullColumns : 0
-            for j in edge..<columns {
-                let value = source[i * sourceStride + j]
-                destination[j * destinationStride + i] = adding ? destination[j * destinationStride + i] + value : value
-            }
-        }
+        transpose(source, planeSize, into: window, channelStride, rows: block.channels, columns: span.count)
     }
 
     /// Sᵀ[pixel][tap · channels + channel] from the window, eight channels per vector; pixels

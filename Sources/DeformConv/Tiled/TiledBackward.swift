@@ -502,11 +502,11 @@ struct TiledBackward: Sendable {
         let vectors = channels / 8
         let channelPlanes = (n * p.channels + block.firstChannel) * planeSize + span.first
         let (window, gradients, tByPixel) = (scratch.window, scratch.gradientWindow, scratch.columnGradientByPixel)
-        ChannelsLastConvolution.transpose(pointers.x + channelPlanes, planeSize, into: window, channels, rows: channels, columns: span.count)
+        transpose(pointers.x + channelPlanes, planeSize, into: window, channels, rows: channels, columns: span.count)
         gradients.initialize(repeating: 0, count: span.count * channels)
         // T's row channel · kh·kw + tap is [pixel][tap][channel] after one transpose per tap.
         for tap in 0..<taps {
-            ChannelsLastConvolution.transpose(scratch.columnGradient + tap * pixels, taps * pixels, into: tByPixel + tap * channels, taps * channels,
+            transpose(scratch.columnGradient + tap * pixels, taps * pixels, into: tByPixel + tap * channels, taps * channels,
                                               rows: channels, columns: pixels)
         }
         partial.initialize(repeating: 0, count: partialStride)
@@ -561,7 +561,7 @@ struct TiledBackward: Sendable {
                 partial[2 * taps * pixels + e] += sum(sumMask)
             }
         }
-        ChannelsLastConvolution.transpose(gradients, channels, into: pointers.gx + channelPlanes, planeSize,
+        transpose(gradients, channels, into: pointers.gx + channelPlanes, planeSize,
                                           rows: span.count, columns: channels, adding: true)
     }
 
