@@ -40,8 +40,8 @@ import Dispatch
 /// Memory beyond the gradients depends on the tile, the channels and the output channels, not on
 /// the image: the wave's plans, gy copies and partials (at most `waveBytes`, or one tile's), and
 /// per thread a block's column gradient (twice: as computed and by pixel), a chunk's samples and
-/// two windows of at most `windowCapacity` floats. r50-c3 on 2 threads: 1.6 MiB for the wave (4
-/// tiles of 421 KiB) and about 0.5 MiB per thread; no copy of the weights.
+/// two windows of at most `windowCapacity` floats. r50-c3 on 2 threads (`dcn bench`): 3.3 MiB beyond
+/// the gradients in all, the wave's at most 2 MiB and the rest per thread; no copy of the weights.
 ///
 /// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
 /// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
