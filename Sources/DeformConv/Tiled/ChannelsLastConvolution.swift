@@ -118,13 +118,11 @@ struct ChannelsLastConvolution: Sendable {
             accumulators.deallocate()
         }
         let (outputsPerGroup, plane) = (p.outputChannelsPerGroup, p.outputHeight * p.outputWidth)
-        let (channelsPerGroup, rows) = (p.channelsPerGroup, p.reductionLength)
+        let rows = p.reductionLength
         for item in items {
             let tile = item % tiles, group = item / tiles % p.groups, n = item / tiles / p.groups
             let firstPixel = tile * pixels
-            let firstChannel = group * channelsPerGroup
-            let offsetGroups = firstChannel / p.channelsPerDeformableGroup ..< (firstChannel + channelsPerGroup - 1) / p.channelsPerDeformableGroup + 1
-            plan.build(p, offsets: pointers.offsets, n: n, groups: offsetGroups, firstPixel: firstPixel)
+            plan.build(p, offsets: pointers.offsets, n: n, convolutionGroup: group, firstPixel: firstPixel)
             for o in 0..<paddedOutputs { accumulators[o] = o < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + o] ?? 0 : 0 }
             for pixel in 1..<(pixelSlivers.slivers * mr) { (accumulators + pixel * paddedOutputs).update(from: accumulators, count: paddedOutputs) }
             var windowGroup = -1, fits = false
@@ -211,9 +209,8 @@ struct ChannelsLastConvolution: Sendable {
                 let base = index[tap * pixels + pixel]
                 for channel in 0..<block.channels {
                     let corner = x + (n * problem.channels + block.firstChannel + channel) * planeSize + base
-                    var v = weight * SIMD4(corner[0], corner[columnStep], corner[rowStep], corner[rowStep + columnStep])
-                    if !finite { v.replace(with: 0, where: weight .== 0) }
-                    samples[pixel * blockRows + tap * block.channels + channel] = (v[0] + v[1]) + (v[2] + v[3])
+                    let corners = SIMD4(corner[0], corner[columnStep], corner[rowStep], corner[rowStep + columnStep])
+                    samples[pixel * blockRows + tap * block.channels + channel] = SamplingPlan.sample(weight, corners, finite: finite)
                 }
             }
         }

@@ -74,6 +74,22 @@ struct SamplingPlan: @unchecked Sendable {
         return Window(first: low, count: high + rowStep + columnStep - low + 1)
     }
 
+    /// Plans the offset groups that convolution group `group`'s channels span, for image `n`.
+    func build(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, convolutionGroup group: Int, firstPixel: Int) {
+        let (first, count) = (group * p.channelsPerGroup, p.channelsPerGroup)
+        let groups = first / p.channelsPerDeformableGroup ..< (first + count - 1) / p.channelsPerDeformableGroup + 1
+        build(p, offsets: offsets, n: n, groups: groups, firstPixel: firstPixel)
+    }
+
+    /// One sample from its four corner weights and values: (w00·v00 + w01·v01) + (w10·v10 + w11·v11),
+    /// the order every sampler keeps. With non-finite inputs a corner of weight 0 adds 0, not 0 × Inf.
+    @inline(__always)
+    static func sample(_ weights: SIMD4<Float>, _ corners: SIMD4<Float>, finite: Bool) -> Float {
+        var v = weights * corners
+        if !finite { v.replace(with: 0, where: weights .== 0) }
+        return (v[0] + v[1]) + (v[2] + v[3])
+    }
+
     /// Plans offset groups `groups` of image `n` for pixels `firstPixel ..< firstPixel + self.pixels`
     /// of the flattened Ho·Wo output plane.
     ///

@@ -254,9 +254,7 @@ struct TiledConvolution: Sendable {
         for item in items {
             let tile = item % tiles, group = item / tiles % p.groups, n = item / tiles / p.groups
             let firstPixel = tile * pixels
-            let firstChannel = group * channelsPerGroup
-            let offsetGroups = firstChannel / p.channelsPerDeformableGroup ..< (firstChannel + channelsPerGroup - 1) / p.channelsPerDeformableGroup + 1
-            plan.build(p, offsets: pointers.offsets, n: n, groups: offsetGroups, firstPixel: firstPixel)
+            plan.build(p, offsets: pointers.offsets, n: n, convolutionGroup: group, firstPixel: firstPixel)
 
             for row in 0..<(slivers * mr) {
                 let value: Float = row < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + row] ?? 0 : 0
@@ -265,7 +263,7 @@ struct TiledConvolution: Sendable {
             for blockIndex in 0..<reductionBlocks.slivers {
                 let firstBlockChannel = reductionBlocks.start(blockIndex)
                 let channels = reductionBlocks.start(blockIndex + 1) - firstBlockChannel
-                sampleBlock(plan, pointers.x, panel, n: n, firstChannel: firstChannel + firstBlockChannel, channels: channels,
+                sampleBlock(plan, pointers.x, panel, n: n, firstChannel: group * channelsPerGroup + firstBlockChannel, channels: channels,
                             finite: pointers.finite)
                 let rows = channels * taps
                 for sliver in 0..<slivers {
@@ -335,9 +333,7 @@ struct TiledConvolution: Sendable {
                         } else {
                             values = SIMD4(corner[0], corner[0], corner[rowStep], corner[rowStep])
                         }
-                        var v = w * values
-                        if !finite { v.replace(with: 0, where: w .== 0) }
-                        let sample = (v[0] + v[1]) + (v[2] + v[3])
+                        let sample = SamplingPlan.sample(w, values, finite: finite)
                         destination[lane] = roundToHalf ? Float(Float16(sample)) : sample
                     }
                 }
