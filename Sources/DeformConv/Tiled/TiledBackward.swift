@@ -265,8 +265,42 @@ struct TiledBackward: Sendable {
                 }
             }
         }
+        reorderTapMajorRows(&gweight, threads: threads)
         let gbias: [Float]? = p.hasBias ? biasGradient(gy, threads: threads) : nil
         return DeformConvGradients(gx: gx, gweight: gweight, goffsets: goffsets, gbias: gbias)
+    }
+
+    /// Whether `block`'s samples, and so its columns of gweight while the tiles are summed, are in
+    /// tap-major order (row tap · channels + channel of the block) rather than the tensor's (channel ·
+    /// kh·kw + tap): where the block has a multiple of 8 channels, so that the channels-last scatter
+    /// stores eight channels' s as one vector instead of eight lanes apart. It depends on the problem
+    /// alone, so that every tile of a call writes the same layout, whichever scatter a tile takes.
+    /// gweight's sums are the same (the GEMM's operations per element do not depend on where its column
+    /// is); `reorderTapMajorRows` puts the rows back in the tensor's order at the end.
+    static func samplesTapMajor(_ block: Block) -> Bool { block.channels % 8 == 0 }
+
+    /// gweight's tap-major blocks (`samplesTapMajor`) back to the tensor's row order, for each output channel.
+    func reorderTapMajorRows(_ gweight: inout [Float], threads: Int) {
+        let p = problem, taps = taps, blocks = blocks
+        let tapMajor = blocks.filter(Self.samplesTapMajor)
+        guard !tapMajor.isEmpty else { return }
+        let capacity = tapMajor.map(\.rows).max()!
+        gweight.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let gweight = buffer.baseAddress!
+            TiledConvolution.split(p.outputChannels, over: threads) { outputs in
+                let copy = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+                defer { copy.deallocate() }
+                for o in outputs {
+                    for block in tapMajor where block.group == o / p.outputChannelsPerGroup {
+                        let row = gweight + o * p.reductionLength + block.firstRow
+                        copy.update(from: row, count: block.rows)
+                        for tap in 0..<taps {
+                            for c in 0..<block.channels { row[c * taps + tap] = copy[tap * block.channels + c] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Phase 1 for one tile (`item` = n · tiles per image + tile): its plan, and gy's tile packed for
@@ -414,7 +448,7 @@ struct TiledBackward: Sendable {
                 let index = plan.indices + entry * pixels
                 let coefficients = UnsafePointer(plan.coefficients + entry * 13 * pixels)
                 let row = local * taps + tap
-                let sampleIndex = sampleRow + row
+                let sampleIndex = sampleRow + (Self.samplesTapMajor(block) ? tap * block.channels + local : row)
                 let sampleBase = samples + (sampleIndex / columns) * pixels * columns + sampleIndex % columns
                 let sums = UnsafeMutableRawPointer(partial + tap * pixels)
                 for q in stride(from: 0, to: pixels, by: 8) {
@@ -548,12 +582,11 @@ struct TiledBackward: Sendable {
                     add(at + corner01, mt * w01)
                     add(at + corner10, mt * w10)
                     add(at + corner10 + corner01, mt * w11)
-                    let s = mask * bilinear
-                    // nr is a power of two (16 or 32): shifts, not divisions, for a lane's row block.
-                    for lane in 0..<8 {
-                        let sampleIndex = sampleRow + (8 * v + lane) * taps + tap
-                        samples[((sampleIndex >> columnShift) * pixels + q) << columnShift | sampleIndex & (columns - 1)] = s[lane]
-                    }
+                    // Tap-major rows: the eight channels are eight consecutive rows of one row block
+                    // (nr is a power of two, 16 or 32, and the index a multiple of 8).
+                    let sampleIndex = sampleRow + tap * channels + 8 * v
+                    UnsafeMutableRawPointer(samples + (((sampleIndex >> columnShift) * pixels + q) << columnShift | sampleIndex & (columns - 1)))
+                        .storeBytes(of: mask * bilinear, as: V.self)
                 }
                 let e = tap * pixels + q
                 partial[e] += sum(sumX)
