@@ -1,4 +1,4 @@
-import DeformConv
+@testable import DeformConv
 import XCTest
 
 /// The tiled backward of `simd` and `threaded` (SPEC section 7): within the bound of the Float64
@@ -21,8 +21,9 @@ final class TiledBackwardTests: XCTestCase {
         ]
     }
 
-    /// The standard tiles and tiles of one and three 16-pixel blocks.
-    static let tilings = [Tiling(), Tiling(pixelsPerTile: 16), Tiling(pixelsPerTile: 48)]
+    /// The standard tiles (T of the channels-last scatter from packed weights as Tᵀ, and as T
+    /// transposed, forced) and tiles of one and three 16-pixel blocks.
+    static let tilings = [Tiling(channelsLast: true), Tiling(channelsLast: false), Tiling(pixelsPerTile: 16), Tiling(pixelsPerTile: 48)]
 
     func testSimdAndThreadedDeclareTheBackward() {
         XCTAssertEqual(SimdKernel().passes, [.forward, .backward])
@@ -95,7 +96,7 @@ final class TiledBackwardTests: XCTestCase {
             let data = backwardData(s, &rng, offsets: .mixed(range: 3))
             let gy = backwardGy(s, &rng)
             let p = try s.problem()
-            for tiling in [Tiling(), Tiling(pixelsPerTile: 16)] {
+            for tiling in [Tiling(channelsLast: true), Tiling(channelsLast: false), Tiling(pixelsPerTile: 16)] {
                 let simd = try XCTUnwrap(SimdKernel(tiling: tiling).backward(p, data.float, gy: gy.map { Float($0) }))
                 for threads in [1, 2, 3, 8] {
                     let kernel = ThreadedKernel(threads: 1, tiling: tiling).with(threads: threads)
@@ -117,5 +118,35 @@ final class TiledBackwardTests: XCTestCase {
             XCTAssertEqual(threaded.goffsets.map(\.bitPattern), simd.goffsets.map(\.bitPattern), "\(s) float16")
             XCTAssertEqual(threaded.gweight.map(\.bitPattern), simd.gweight.map(\.bitPattern), "\(s) float16")
         }
+    }
+
+    /// Tᵀ from the packed weights and T transposed give the same bits (the same FMAs per element in
+    /// the same order), on shapes whose blocks take the channels-last scatter (multiples of 8 channels,
+    /// finite x, small offsets) with tap-major samples; and the copy is made where the call has at
+    /// least 8 output pixels per output channel of a group.
+    func testPackedWeightsGiveTheTransposedColumnGradientsBits() throws {
+        var rng = TestRNG(seed: 96)
+        let shapes = [
+            TestShape(n: 2, c: 64, h: 11, w: 13, co: 12, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, groups: 2, dg: 4, bias: true),
+            TestShape(c: 48, h: 9, w: 21, co: 40, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, dg: 2),
+            TestShape(c: 16, h: 8, w: 8, co: 70, kh: 1, kw: 2, pt: 0, pb: 0, pl: 0, pr: 1),
+        ]
+        for s in shapes {
+            let data = backwardData(s, &rng, offsets: .mixed(range: 1.5))
+            let gy = backwardGy(s, &rng).map { Float($0) }
+            let p = try s.problem()
+            let backward = TiledBackward(p, tiling: Tiling(channelsLast: true))
+            XCTAssertTrue(backward.packsWeights && backward.packedCount > 0, "\(s)")
+            XCTAssertFalse(TiledBackward(p, tiling: Tiling(channelsLast: false)).packsWeights)
+            let packed = try XCTUnwrap(SimdKernel(tiling: Tiling(channelsLast: true)).backward(p, data.float, gy: gy))
+            let transposed = try XCTUnwrap(SimdKernel(tiling: Tiling(channelsLast: false)).backward(p, data.float, gy: gy))
+            XCTAssertEqual(packed.gx.map(\.bitPattern), transposed.gx.map(\.bitPattern), "\(s)")
+            XCTAssertEqual(packed.gweight.map(\.bitPattern), transposed.gweight.map(\.bitPattern), "\(s)")
+            XCTAssertEqual(packed.goffsets.map(\.bitPattern), transposed.goffsets.map(\.bitPattern), "\(s)")
+        }
+        let r50c3 = try TiledKernelTests.problem("mb1ic128ih64oc128kh3ph1pw1", bias: false)
+        let r50c5 = try TiledKernelTests.problem("mb1ic512ih16oc512kh3ph1pw1", bias: false)
+        XCTAssertTrue(TiledBackward(r50c3, tiling: Tiling()).packsWeights)
+        XCTAssertFalse(TiledBackward(r50c5, tiling: Tiling()).packsWeights)
     }
 }

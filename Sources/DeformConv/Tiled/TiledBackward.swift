@@ -14,9 +14,10 @@ import Dispatch
 /// 2. per thread, for each tile and each of its chunks: for each block, the column gradient
 ///    T = Wᵀ·gy for the block's rows (the microkernel reading the weight tensor column-major as Wᵀ),
 ///    then one pass over the samples that scatters t·m·ω into gx, reduces t·m·∂⁺B and t·B over the
-///    block's channels into the block's partial of the offsets gradient, and writes s = m·B packed
-///    (with the channels in the vector lanes where x is finite, the block has a multiple of 8
-///    channels and the tile's window of the image fits: `scatterAndReduceChannelsLast`);
+///    block's channels into the block's partial of the offsets gradient, and writes s = m·B packed.
+///    Where x is finite, the block has a multiple of 8 channels and the tile's window of the image
+///    fits, the pass has the channels in the vector lanes (`scatterAndReduceChannelsLast`) and T
+///    comes as Tᵀ = gyᵀ·W from a packed copy of the weights (`packsWeights`, else T transposed);
 ///    then, for the chunk, gweight += gy·sᵀ straight into gweight (the microkernel with the tile's
 ///    gy rows as A and the packed samples as B);
 /// 3. per tile: the blocks' offsets partials summed into goffsets.
@@ -40,8 +41,9 @@ import Dispatch
 /// Memory beyond the gradients depends on the tile, the channels and the output channels, not on
 /// the image: the wave's plans, gy copies and partials (at most `waveBytes`, or one tile's), and
 /// per thread a block's column gradient (twice: as computed and by pixel), a chunk's samples and
-/// two windows of at most `windowCapacity` floats. r50-c3 on 2 threads (`dcn bench`): 3.3 MiB beyond
-/// the gradients in all, the wave's at most 2 MiB and the rest per thread; no copy of the weights.
+/// two windows of at most `windowCapacity` floats; and, where `packsWeights`, one copy of the weights.
+/// r50-c3 on 2 threads (`dcn bench`): 6.4 MiB of peak extra memory with the 3.0 MiB of gradients, so
+/// 3.4 MiB beyond them, 0.56 MiB of it the weights' copy; r50-c5 (no copy) 2.7 MiB beyond its 9.5.
 ///
 /// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
 /// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
@@ -71,6 +73,21 @@ struct TiledBackward: Sendable {
     let outputSlivers: SliverPartition
     /// For each offset group, its blocks in channel order.
     let members: [[Int]]
+    /// Where each tap-major block's (`samplesTapMajor`) weights start in the packed copy
+    /// (`packWeights`), nil for the others; and the copy's floats.
+    let packedStart: [Int?]
+    let packedCount: Int
+    /// Whether the channels-last scatter's T comes as Tᵀ from the packed weights (else as T, transposed
+    /// tap by tap): where the call has at least `pixelsPerOutputChannel` output pixels per output channel
+    /// of a group, or as `Tiling.channelsLast` forces (tests force both).
+    let packsWeights: Bool
+
+    /// The copy of the weights costs a pass over them and, fresh per call, their page faults; Tᵀ saves a
+    /// transpose of T per block and tile. simd backward, three alternations each (ms, median), packed
+    /// against transposed: s2-d2 (8 pixels per channel) 11.2–15.0 against 13.9–17.1, r50-c3 (32) 39.3–45.4
+    /// against 45.3–47.2, b8-c64 (400) 69.5–82.8 against 82.4–85.6; g4dg4 (16) and r50-c4 (4) within the
+    /// noise; r50-c5 (0.5) 39.1–53.4 against 27.3–33.1, a third of it the copy's page faults.
+    static let pixelsPerOutputChannel = 8
 
     /// Reduction rows a block aims at (288: 32 channels of a 3×3 filter), so that the channels-last
     /// scatter spreads its per-(tap, pixel) work (13 coefficients, the window offset, three channel
@@ -102,6 +119,14 @@ struct TiledBackward: Sendable {
         }
         self.blocks = blocks
         members = (0..<problem.deformableGroups).map { g in blocks.indices.filter { blocks[$0].offsetGroup == g } }
+        var start = 0, nr = microkernel.columns, cog = problem.outputChannelsPerGroup
+        packedStart = blocks.map { block in
+            guard Self.samplesTapMajor(block) else { return nil }
+            defer { start += (block.rows + nr - 1) / nr * nr * cog }
+            return start
+        }
+        packedCount = start
+        packsWeights = tiling.channelsLast ?? (problem.batch * tilesPerImage * pixels >= Self.pixelsPerOutputChannel * cog)
     }
 
     var mr: Int { microkernel.rows }
@@ -155,6 +180,8 @@ struct TiledBackward: Sendable {
         let gweight: UnsafeMutablePointer<Float>
         /// Whether x is all finite: only then may a corner of weight 0 be read anywhere in the window.
         let finite: Bool
+        /// The tap-major blocks' weights as the B of Tᵀ = gyᵀ·W (`packWeights`), if x is finite.
+        let packedWeights: UnsafePointer<Float>?
     }
 
     /// One thread's scratch: a block's column gradient [row][pixel] (rows past the block for a short
@@ -195,7 +222,7 @@ struct TiledBackward: Sendable {
             Scratch(columnGradient: .allocate(capacity: (maxBlockRows + mr) * pixels),
                     samples: .allocate(capacity: (maxChunkRows + nr - 1) / nr * nr * pixels),
                     tile: .allocate(capacity: mr * nr),
-                    columnGradientByPixel: .allocate(capacity: maxBlockRows * pixels),
+                    columnGradientByPixel: .allocate(capacity: (maxBlockRows + nr - 1) / nr * nr * (pixels + mr)),
                     window: .allocate(capacity: Self.windowCapacity), gradientWindow: .allocate(capacity: Self.windowCapacity),
                     relative: .allocate(capacity: taps * pixels))
         }
@@ -221,10 +248,14 @@ struct TiledBackward: Sendable {
                         gx.withUnsafeMutableBufferPointer { gxBuffer in
                             goffsets.withUnsafeMutableBufferPointer { goffsetsBuffer in
                                 gweight.withUnsafeMutableBufferPointer { gweightBuffer in
+                                    let finite = TiledConvolution.allFinite(x, threads: threads)
+                                    let packed = finite && packsWeights && packedCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: packedCount) : nil
+                                    defer { packed?.deallocate() }
+                                    if let packed { packWeights(weight.baseAddress!, into: packed, threads: threads) }
                                     let pointers = Pointers(x: x.baseAddress!, offsets: offsets.baseAddress!, gy: gyBuffer.baseAddress!,
                                                             weight: weight.baseAddress!, gx: gxBuffer.baseAddress!,
                                                             goffsets: goffsetsBuffer.baseAddress!, gweight: gweightBuffer.baseAddress!,
-                                                            finite: TiledConvolution.allFinite(x, threads: threads))
+                                                            finite: finite, packedWeights: packed.map { UnsafePointer($0) })
                                     // Phase 3 of one wave and phase 1 of the next share one parallel step
                                     // (they touch different fields of the slots): two barriers per wave.
                                     // Reductions and preparations alternate in the list, so that each
@@ -279,6 +310,33 @@ struct TiledBackward: Sendable {
     /// is); `reorderTapMajorRows` puts the rows back in the tensor's order at the end.
     static func samplesTapMajor(_ block: Block) -> Bool { block.channels % 8 == 0 }
 
+    /// The tap-major blocks' weights as the B operand of Tᵀ = gyᵀ·W: per block [row block of nr][o][nr],
+    /// the block's rows in tap-major order (tap · channels + channel), zeros past its last row. The one
+    /// copy of the weights; each block's rows are one [channel][tap] transpose per output channel.
+    func packWeights(_ weight: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>, threads: Int) {
+        let p = problem, taps = taps, blocks = blocks, packedStart = packedStart, nr = nr
+        let cog = p.outputChannelsPerGroup, rows = p.reductionLength
+        let capacity = ((blocks.map(\.rows).max() ?? 0) + nr - 1) / nr * nr
+        nonisolated(unsafe) let (packed, weight) = (packed, weight)
+        TiledConvolution.split(blocks.count, over: threads) { range in
+            let byTap = UnsafeMutablePointer<Float>.allocate(capacity: capacity + nr)
+            defer { byTap.deallocate() }
+            for index in range {
+                guard let start = packedStart[index] else { continue }
+                let block = blocks[index]
+                let rowBlocks = (block.rows + nr - 1) / nr
+                (byTap + block.rows).initialize(repeating: 0, count: rowBlocks * nr - block.rows)
+                for o in 0..<cog {
+                    transpose(weight + (block.group * cog + o) * rows + block.firstRow, taps, into: byTap, block.channels,
+                              rows: block.channels, columns: taps)
+                    for rowBlock in 0..<rowBlocks {
+                        (packed + start + (rowBlock * cog + o) * nr).update(from: byTap + rowBlock * nr, count: nr)
+                    }
+                }
+            }
+        }
+    }
+
     /// gweight's tap-major blocks (`samplesTapMajor`) back to the tensor's row order, for each output channel.
     func reorderTapMajorRows(_ gweight: inout [Float], threads: Int) {
         let p = problem, taps = taps, blocks = blocks
@@ -317,6 +375,8 @@ struct TiledBackward: Sendable {
             let row = pointers.gy + (n * p.outputChannels + o) * plane + firstPixel
             let (group, local) = o.quotientAndRemainder(dividingBy: cog)
             (slot.gyRows + o * pixels).update(from: row, count: valid)
+            // Zeros past the plane: Tᵀ's rows of those pixels are computed too (and multiplied by zero).
+            (slot.gyRows + o * pixels + valid).update(repeating: 0, count: pixels - valid)
             let destination = slot.gy + group * pixels * cog + local * nr
             for block in 0..<(pixels / nr) {
                 let out = destination + block * cog * nr
@@ -338,42 +398,33 @@ struct TiledBackward: Sendable {
         var windowGroup = -1, span = SamplingPlan.Window()
         for index in chunk.blocks {
             let block = blocks[index]
-            // T = Wᵀ·gy: the block's rows × the tile's pixels, [row][pixel], from +0.
-            let slivers = SliverPartition(block.rows, microkernel)
-            let t = scratch.columnGradient
-            // Every row the microkernel stores: the block's, and past them those a short last sliver adds.
-            let lastStart = slivers.start(slivers.slivers - 1)
-            t.initialize(repeating: 0, count: (lastStart + microkernel.storedRows(liveRows: block.rows - lastStart)) * pixels)
-            // A = Wᵀ read from the weights themselves, column-major: step o of row r at weight[o][r].
-            let weights = pointers.weight + block.group * cog * rows + block.firstRow
-            @inline(__always) func multiply(_ sliver: Int, _ pixelBlock: Int) {
-                let start = slivers.start(sliver), live = slivers.start(sliver + 1) - start
-                microkernel.multiply(cog, weights + start, rows, live, gyTile + pixelBlock * cog * nr,
-                                     t + start * pixels + pixelBlock * nr, pixels, columnMajor: true)
-            }
-            // The operand that fits L1 is the one reused: a block of gy while it is at most 16 KiB
-            // (Co/groups · nr values; r50-c3), else the sliver of W's columns (r50-c5: 512 lines).
-            // Back to back, three times each: r50-c5 simd median 30.6–33.1 ms against 34.5–35.3 with
-            // the pixel blocks outermost, threaded best 15.5–16.9 against 17.5–19.7.
-            if cog * nr <= 4096 {
-                for pixelBlock in 0..<(pixels / nr) {
-                    for sliver in 0..<slivers.slivers { multiply(sliver, pixelBlock) }
-                }
-            } else {
-                for sliver in 0..<slivers.slivers {
-                    for pixelBlock in 0..<(pixels / nr) { multiply(sliver, pixelBlock) }
-                }
-            }
             let (sampleRow, partial) = (block.firstRow - chunk.firstRow, slot.partials + index * partialStride)
             // One window per offset group of the chunk (its blocks are in channel order).
-            if block.channels % 8 == 0 && pointers.finite && block.offsetGroup != windowGroup {
+            let channelsLast = Self.samplesTapMajor(block) && pointers.finite
+            if channelsLast && block.offsetGroup != windowGroup {
                 windowGroup = block.offsetGroup
                 span = slot.plan.window(entries: block.offsetGroup * taps ..< (block.offsetGroup + 1) * taps, relative: scratch.relative)
             }
-            if block.channels % 8 == 0 && pointers.finite, span.count * block.channels <= Self.windowCapacity {
-                scatterAndReduceChannelsLast(block, slot.plan, span, pointers, scratch, sampleRow: sampleRow, partial: partial, n: n)
+            if channelsLast, span.count * block.channels <= Self.windowCapacity {
+                let stride: Int
+                if let packed = pointers.packedWeights, let start = packedStart[index] {
+                    stride = (block.rows + nr - 1) / nr * nr
+                    transposedColumnGradient(block, slot, packed + start, into: scratch.columnGradientByPixel, stride)
+                } else {
+                    // T's row channel · kh·kw + tap is [pixel][tap][channel] after one transpose per tap.
+                    stride = block.rows
+                    columnGradient(block, gyTile, pointers, into: scratch.columnGradient)
+                    for tap in 0..<taps {
+                        transpose(scratch.columnGradient + tap * pixels, taps * pixels, into: scratch.columnGradientByPixel + tap * block.channels,
+                                  block.rows, rows: block.channels, columns: pixels)
+                    }
+                }
+                scatterAndReduceChannelsLast(block, slot.plan, span, pointers, scratch, columnGradientStride: stride,
+                                             sampleRow: sampleRow, partial: partial, n: n)
             } else {
-                scatterAndReduce(block, slot.plan, pointers, UnsafePointer(t), scratch.samples, sampleRow: sampleRow, partial: partial, n: n)
+                columnGradient(block, gyTile, pointers, into: scratch.columnGradient)
+                scatterAndReduce(block, slot.plan, pointers, UnsafePointer(scratch.columnGradient), scratch.samples,
+                                 sampleRow: sampleRow, partial: partial, n: n)
             }
         }
         // gweight[o, row] += Σ_pixels gy[o][pixel] · s[row][pixel], on the stored value, pixels in order.
@@ -401,6 +452,54 @@ struct TiledBackward: Sendable {
                         (c + r * rows).update(from: tile + r * nr, count: columns)
                     }
                 }
+            }
+        }
+    }
+
+    /// T = Wᵀ·gy for `block`'s rows × the tile's pixels, [row][pixel], from +0: A = Wᵀ read from the
+    /// weights themselves (step o of row r at weight[o][r]), B the tile's packed gy.
+    func columnGradient(_ block: Block, _ gyTile: UnsafePointer<Float>, _ pointers: Pointers, into t: UnsafeMutablePointer<Float>) {
+        let cog = problem.outputChannelsPerGroup, rows = problem.reductionLength
+        multiplyColumnMajor(cog, pointers.weight + block.group * cog * rows + block.firstRow, rows, rows: block.rows,
+                            gyTile, columnBlocks: pixels / nr, into: t, pixels)
+    }
+
+    /// Tᵀ = gyᵀ·W for a tap-major block: [pixel][tap][channel] with rows `stride` apart (the block's
+    /// rows rounded up to nr), from +0: A = the tile's gy rows read column-major, B the block's packed
+    /// weights (`packWeights`). Each element gets the same FMAs in the same order (o ascending) as T's
+    /// in `columnGradient`, so the same bits, and the channels-last scatter reads eight channels of a
+    /// (pixel, tap) as one vector without transposing T.
+    func transposedColumnGradient(_ block: Block, _ slot: Slot, _ packed: UnsafePointer<Float>,
+                                  into t: UnsafeMutablePointer<Float>, _ stride: Int) {
+        let cog = problem.outputChannelsPerGroup
+        multiplyColumnMajor(cog, slot.gyRows + block.group * cog * pixels, pixels, rows: pixels,
+                            packed, columnBlocks: stride / nr, into: t, stride)
+    }
+
+    /// C = A·B from +0 for `rows` rows of A (column-major: step i's values at `a + i · lda`) and
+    /// `columnBlocks` blocks of nr columns of B (packed [column block][k][nr]); C row-major, `ldc` apart,
+    /// with room for the rows a short last sliver stores past `rows`.
+    func multiplyColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, _ b: UnsafePointer<Float>,
+                             columnBlocks: Int, into c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        let slivers = SliverPartition(rows, microkernel)
+        // Every row the microkernel stores: the live ones, and past them those a short last sliver adds.
+        let lastStart = slivers.start(slivers.slivers - 1)
+        c.initialize(repeating: 0, count: (lastStart + microkernel.storedRows(liveRows: rows - lastStart)) * ldc)
+        @inline(__always) func multiply(_ sliver: Int, _ columnBlock: Int) {
+            let start = slivers.start(sliver), live = slivers.start(sliver + 1) - start
+            microkernel.multiply(k, a + start, lda, live, b + columnBlock * k * nr, c + start * ldc + columnBlock * nr, ldc, columnMajor: true)
+        }
+        // The operand that fits L1 is the one reused: a block of B while it is at most 16 KiB
+        // (k · nr values; r50-c3's Co/groups of 128), else the sliver of A (r50-c5: 512 lines).
+        // Back to back, three times each, for T: r50-c5 simd median 30.6–33.1 ms against 34.5–35.3
+        // with the column blocks outermost, threaded best 15.5–16.9 against 17.5–19.7.
+        if k * nr <= 4096 {
+            for columnBlock in 0..<columnBlocks {
+                for sliver in 0..<slivers.slivers { multiply(sliver, columnBlock) }
+            }
+        } else {
+            for sliver in 0..<slivers.slivers {
+                for columnBlock in 0..<columnBlocks { multiply(sliver, columnBlock) }
             }
         }
     }
@@ -516,16 +615,16 @@ struct TiledBackward: Sendable {
     }
 
     /// `scatterAndReduce` with the channels in the vector lanes, for a block of a multiple of 8 channels
-    /// whose window fits: x's window copied channels-last, T transposed to [pixel][tap][channel], then
-    /// per pixel and tap, eight channels per vector, the four corners' t·m·ω added into a channels-last
+    /// whose window fits: x's window copied channels-last, T given as [pixel][tap][channel] (rows
+    /// `columnGradientStride` apart), then per pixel and tap, eight channels per vector, the four corners' t·m·ω added into a channels-last
     /// window of gx (four vector read-modify-writes instead of 32 scalar ones), the offsets and mask
-    /// terms summed over the channels (lanes, then vectors) and added to the partial, s stored lane by
-    /// lane; last, the gx window added into gx. gx's elements then get the tile's terms summed in the
+    /// terms summed over the channels (lanes, then vectors) and added to the partial, s stored as one
+    /// vector (tap-major rows); last, the gx window added into gx. gx's elements then get the tile's terms summed in the
     /// window first (pixels, taps, corners in order, from +0), the partial's the block's channels as a
     /// tree of lanes.
     @inline(never)
     func scatterAndReduceChannelsLast(_ block: Block, _ plan: SamplingPlan, _ span: SamplingPlan.Window, _ pointers: Pointers,
-                                      _ scratch: Scratch, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int) {
+                                      _ scratch: Scratch, columnGradientStride: Int, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int) {
         typealias V = SIMD8<Float>
         let p = problem
         let planeSize = p.height * p.width
@@ -538,11 +637,6 @@ struct TiledBackward: Sendable {
         let (window, gradients, tByPixel) = (scratch.window, scratch.gradientWindow, scratch.columnGradientByPixel)
         transpose(pointers.x + channelPlanes, planeSize, into: window, channels, rows: channels, columns: span.count)
         gradients.initialize(repeating: 0, count: span.count * channels)
-        // T's row channel · kh·kw + tap is [pixel][tap][channel] after one transpose per tap.
-        for tap in 0..<taps {
-            transpose(scratch.columnGradient + tap * pixels, taps * pixels, into: tByPixel + tap * channels, taps * channels,
-                                              rows: channels, columns: pixels)
-        }
         partial.initialize(repeating: 0, count: partialStride)
         let corner01 = 4 * plan.columnStep * channels, corner10 = 4 * plan.rowStep * channels
         let x = UnsafeRawPointer(window), gx = UnsafeMutableRawPointer(gradients)
@@ -560,7 +654,7 @@ struct TiledBackward: Sendable {
                 let (x00, x01, x10, x11) = (coefficient(8), coefficient(9), coefficient(10), coefficient(11))
                 let mask = coefficient(12)
                 let base = 4 * scratch.relative[tap * pixels + q] * channels
-                let t = UnsafeRawPointer(tByPixel + (q * taps + tap) * channels)
+                let t = UnsafeRawPointer(tByPixel + q * columnGradientStride + tap * channels)
                 var (sumX, sumY, sumMask) = (V(), V(), V())
                 for v in 0..<vectors {
                     let at = base + 32 * v

@@ -16,8 +16,9 @@ public struct Tiling: Hashable, Sendable {
     /// The entry of `MicrokernelConfiguration.table` to use, or nil for the first that fits. A forced
     /// entry must be of the kernel's accumulation, fit the tile width and be runnable on this CPU.
     var microkernel: MicrokernelConfiguration?
-    /// Whether the Float32 forward runs channels-last (`ChannelsLastConvolution`), or nil to let
-    /// `TiledConvolution` choose; tests force both.
+    /// Whether the Float32 forward runs channels-last (`ChannelsLastConvolution`) and the backward's
+    /// channels-last scatter gets T as Tᵀ from packed weights (`TiledBackward.packsWeights`), or nil
+    /// to let `TiledConvolution` and `TiledBackward` choose; tests force both.
     var channelsLast: Bool?
 
     public init(pixelsPerTile: Int = 128, reductionRows: Int = 256) {
