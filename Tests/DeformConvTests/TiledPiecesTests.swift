@@ -105,10 +105,11 @@ final class TiledPiecesTests: XCTestCase {
         }
     }
 
-    /// The forward's plan (eight pixels at a time where it can) against the scalar formula written out
-    /// here: the guard on (−1, H) × (−1, W), floor, `SamplingPlan.fit` on rows and columns, and
-    /// mask × (row weight × column weight), bit for bit; offsets that reach past every edge, integers,
-    /// NaN, and tiles that end past the output plane.
+    /// The forward's and the backward's plans (eight pixels at a time where they can) against the scalar
+    /// formula written out here: the guard on (−1, H) × (−1, W) ([−1, H) × [−1, W) for the backward),
+    /// floor, `SamplingPlan.fit` on rows and columns, and mask × (row weight × column weight) (the
+    /// backward's 13: ω, the derivatives' −1/1 row and column weights, the mask), bit for bit; offsets
+    /// that reach past every edge, integers, NaN, and tiles that end past the output plane.
     func testPlanFollowsTheScalarFormula() throws {
         var rng = TestRNG(seed: 47)
         for descriptor in ["ic4ih9oc2kh3ph1pw1", "mb2ic4ih7iw12oc2kh3kw2sh2sw1pt1pb0pl2pr1dh2dw1dg2", "ic2ih2iw3oc2kh2"] {
@@ -118,19 +119,24 @@ final class TiledPiecesTests: XCTestCase {
             for i in inputs.offsets.indices where rng.int(0, 5) == 0 { inputs.offsets[i] = rng.uniform(-12, 12) }
             let (taps, plane) = (problem.kernelHeight * problem.kernelWidth, problem.outputHeight * problem.outputWidth)
             let g = problem.geometry
-            for (pixels, firstPixel) in [(32, 0), (16, plane / 16 * 16), (48, 8)] {
-                let plan = SamplingPlan(entries: problem.deformableGroups * taps, pixels: pixels, coefficients: 4,
+            for (pixels, firstPixel) in [(32, 0), (16, plane / 16 * 16), (48, 8)] { for backward in [false, true] {
+                let count = backward ? 13 : 4
+                let plan = SamplingPlan(entries: problem.deformableGroups * taps, pixels: pixels, coefficients: count,
                                         height: problem.height, width: problem.width)
                 defer { plan.deallocate() }
                 let n = problem.batch - 1
                 inputs.offsets.withUnsafeBufferPointer { offsets in
-                    plan.build(problem, offsets: offsets.baseAddress!, n: n, groups: 0..<problem.deformableGroups, firstPixel: firstPixel)
+                    if backward {
+                        plan.buildForBackward(problem, offsets: offsets.baseAddress!, n: n, firstPixel: firstPixel)
+                    } else {
+                        plan.build(problem, offsets: offsets.baseAddress!, n: n, groups: 0..<problem.deformableGroups, firstPixel: firstPixel)
+                    }
                 }
                 for entry in 0..<(problem.deformableGroups * taps) {
                     let tap = entry % taps
                     for q in 0..<pixels {
                         let pixel = firstPixel + q
-                        var index = 0, w: [Float] = [0, 0, 0, 0]
+                        var index = 0, w = [Float](repeating: 0, count: count)
                         if pixel < plane {
                             let (oh, ow) = (pixel / problem.outputWidth, pixel % problem.outputWidth)
                             let dx = inputs.offsets[(n * 3 * problem.offsetTaps + entry) * plane + pixel]
@@ -138,22 +144,30 @@ final class TiledPiecesTests: XCTestCase {
                             let mask = inputs.offsets[(n * 3 * problem.offsetTaps + 2 * problem.offsetTaps + entry) * plane + pixel]
                             let py = Float(oh * g.strideHeight - g.padTop + tap / g.kernelWidth * g.dilationHeight) + dy
                             let px = Float(ow * g.strideWidth - g.padLeft + tap % g.kernelWidth * g.dilationWidth) + dx
-                            if py > -1, py < Float(g.height), px > -1, px < Float(g.width) {
+                            // The backward's window includes the lines −1 (SPEC section 7's derivative from the right).
+                            let inside = backward ? py >= -1 && py < Float(g.height) && px >= -1 && px < Float(g.width)
+                                                  : py > -1 && py < Float(g.height) && px > -1 && px < Float(g.width)
+                            if inside {
                                 let (y0, x0) = (py.rounded(.down), px.rounded(.down))
                                 let (row, rw) = SamplingPlan.fit(Int(y0), 1 - (py - y0), py - y0, size: g.height)
                                 let (column, cw) = SamplingPlan.fit(Int(x0), 1 - (px - x0), px - x0, size: g.width)
+                                let (_, rd) = SamplingPlan.fit(Int(y0), -1, 1, size: g.height)
+                                let (_, cd) = SamplingPlan.fit(Int(x0), -1, 1, size: g.width)
                                 index = row * g.width + column
-                                w = [mask * (rw.0 * cw.0), mask * (rw.0 * cw.1), mask * (rw.1 * cw.0), mask * (rw.1 * cw.1)]
+                                w = backward
+                                    ? [rw.0 * cw.0, rw.0 * cw.1, rw.1 * cw.0, rw.1 * cw.1, rd.0 * cw.0, rd.0 * cw.1, rd.1 * cw.0, rd.1 * cw.1,
+                                       rw.0 * cd.0, rw.0 * cd.1, rw.1 * cd.0, rw.1 * cd.1, mask]
+                                    : [mask * (rw.0 * cw.0), mask * (rw.0 * cw.1), mask * (rw.1 * cw.0), mask * (rw.1 * cw.1)]
                             }
                         }
-                        let label = "\(descriptor) tile \(firstPixel) entry \(entry) pixel \(q)"
+                        let label = "\(descriptor) tile \(firstPixel) entry \(entry) pixel \(q)\(backward ? " backward" : "")"
                         XCTAssertEqual(plan.indices[entry * pixels + q], index, label)
-                        for k in 0..<4 {
-                            XCTAssertEqual(plan.coefficients[(entry * 4 + k) * pixels + q].bitPattern, w[k].bitPattern, "\(label) weight \(k)")
+                        for k in 0..<count {
+                            XCTAssertEqual(plan.coefficients[(entry * count + k) * pixels + q].bitPattern, w[k].bitPattern, "\(label) weight \(k)")
                         }
                     }
                 }
-            }
+            } }
         }
     }
 

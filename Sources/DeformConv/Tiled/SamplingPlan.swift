@@ -101,8 +101,8 @@ struct SamplingPlan: @unchecked Sendable {
         let (height, width) = (p.geometry.height, p.geometry.width)
         let taps = p.geometry.kernelHeight * p.geometry.kernelWidth
         let entries = groups.lowerBound * taps ..< groups.upperBound * taps
-        let vectorPixels = height > 1 && width > 1 && Self.isExactInFloat(p) ? max(0, min(pixels, p.outputHeight * p.outputWidth - firstPixel)) / 8 * 8 : 0
-        if vectorPixels > 0 { buildEightWide(p, offsets: offsets, n: n, entries: entries, firstPixel: firstPixel, pixels: vectorPixels) }
+        let vectorPixels = eightWidePixels(p, firstPixel: firstPixel)
+        if vectorPixels > 0 { buildEightWide(p, offsets: offsets, n: n, entries: entries, firstPixel: firstPixel, pixels: vectorPixels, backward: false) }
         forEachPosition(p, offsets: offsets, n: n, entries: entries, firstPixel: firstPixel, pixels: vectorPixels..<pixels,
                         coefficients: 4) { py, px, mask, index, weight in
             // Written so that NaN positions take the zero branch instead of trapping in Int().
@@ -119,6 +119,14 @@ struct SamplingPlan: @unchecked Sendable {
         }
     }
 
+    /// How many of the tile's first pixels `buildEightWide` can plan: whole eights inside the output
+    /// plane, where the image is at least 2×2 and its positions are exact in Float.
+    func eightWidePixels(_ p: DeformConvProblem, firstPixel: Int) -> Int {
+        let g = p.geometry
+        guard g.height > 1 && g.width > 1 && Self.isExactInFloat(p) else { return 0 }
+        return max(0, min(pixels, p.outputHeight * p.outputWidth - firstPixel)) / 8 * 8
+    }
+
     /// Whether every row, column and index of the plan's positions is below 2²⁴ in magnitude.
     static func isExactInFloat(_ p: DeformConvProblem) -> Bool {
         let g = p.geometry
@@ -127,12 +135,12 @@ struct SamplingPlan: @unchecked Sendable {
         return g.height * g.width < 1 << 24 && reach < 1 << 24
     }
 
-    /// `build` for pixels 0..<count (a multiple of 8, all inside the output plane) of an image at least
-    /// 2×2 with fewer than 2²⁴ positions. Rows, columns and indices are integers held in Float lanes,
+    /// `build` (or `buildForBackward`) for pixels 0..<count (a multiple of 8, all inside the output
+    /// plane) of an image at least 2×2 with fewer than 2²⁴ positions. Rows, columns and indices are integers held in Float lanes,
     /// exact below 2²⁴: Swift's SIMD conversions between Float and Int32 are element-by-element
     /// generic calls (they made this loop slower than the scalar one).
-    private func buildEightWide(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, entries: Range<Int>,
-                                firstPixel: Int, pixels count: Int) {
+    func buildEightWide(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, entries: Range<Int>,
+                        firstPixel: Int, pixels count: Int, backward: Bool) {
         typealias F = SIMD8<Float>
         let g = p.geometry
         let (outputWidth, plane, kw) = (p.outputWidth, p.outputHeight * p.outputWidth, g.kernelWidth)
@@ -146,13 +154,13 @@ struct SamplingPlan: @unchecked Sendable {
             rowBase[l] = Float(oh * g.strideHeight - g.padTop)
             columnBase[l] = Float(ow * g.strideWidth - g.padLeft)
         }
-        // fit(low, 1 − l, l, size) of `SamplingPlan.fit` on eight lanes, for low ≥ −1 and size ≥ 2.
-        @inline(__always) func fit(_ low: F, _ fraction: F, size: F) -> (F, F, F) {
+        // `SamplingPlan.fit` on eight lanes, for low ≥ −1 and size ≥ 2.
+        @inline(__always) func fit(_ low: F, _ a: F, _ b: F, size: F) -> (F, F, F) {
             let last = size - 1
             let before = low .< 0, after = low .>= last
-            let (a, zero) = (1 - fraction, F())
-            let first = fraction.replacing(with: a, where: .!before).replacing(with: zero, where: after)
-            let second = fraction.replacing(with: zero, where: before).replacing(with: a, where: after)
+            let zero = F()
+            let first = b.replacing(with: a, where: .!before).replacing(with: zero, where: after)
+            let second = b.replacing(with: zero, where: before).replacing(with: a, where: after)
             // Not `clamped`: pointwiseMin and pointwiseMax are generic calls (2.7% of simd b8-c64).
             return (low.replacing(with: zero, where: before).replacing(with: last - 1, where: after), first, second)
         }
@@ -162,28 +170,41 @@ struct SamplingPlan: @unchecked Sendable {
                     let tap = entry % taps
                     let (i, j) = (Float(tap / kw * g.dilationHeight), Float(tap % kw * g.dilationWidth))
                     let index = indices + entry * pixels
-                    let c = UnsafeMutableRawPointer(coefficients + entry * 4 * pixels)
+                    let c = UnsafeMutableRawPointer(coefficients + entry * coefficientCount * pixels)
                     let dxRow = offsets + (n * 3 * p.offsetTaps + entry) * plane + firstPixel
                     let dyRow = dxRow + p.offsetTaps * plane
                     let maskRow = dyRow + p.offsetTaps * plane
                     for l in stride(from: 0, to: count, by: 8) {
                         var py = (load(rowBase.baseAddress! + l) + i) + load(dyRow + l)
                         var px = (load(columnBase.baseAddress! + l) + j) + load(dxRow + l)
-                        // As the scalar guard: NaN positions are outside.
-                        let inside = (py .> -1) .& (py .< height) .& (px .> -1) .& (px .< width)
+                        // As the scalar guards: NaN positions are outside; the backward's window starts at −1.
+                        let inside = backward ? (py .>= -1) .& (py .< height) .& (px .>= -1) .& (px .< width)
+                                              : (py .> -1) .& (py .< height) .& (px .> -1) .& (px .< width)
                         py.replace(with: 0, where: .!inside)
                         px.replace(with: 0, where: .!inside)
                         let (y0, x0) = (py.rounded(.down), px.rounded(.down))
-                        let (row, r0, r1) = fit(y0, py - y0, size: height)
-                        let (column, c0, c1) = fit(x0, px - x0, size: width)
+                        let (ly, lx) = (py - y0, px - x0)
+                        let (row, r0, r1) = fit(y0, 1 - ly, ly, size: height)
+                        let (column, c0, c1) = fit(x0, 1 - lx, lx, size: width)
                         let mask = load(maskRow + l)
                         let base = (row * width + column).replacing(with: 0, where: .!inside)
                         for lane in 0..<8 { index[l + lane] = Int(base[lane]) }
                         let zero = F()
-                        c.storeBytes(of: (mask * (r0 * c0)).replacing(with: zero, where: .!inside), toByteOffset: 4 * l, as: F.self)
-                        c.storeBytes(of: (mask * (r0 * c1)).replacing(with: zero, where: .!inside), toByteOffset: 4 * (pixels + l), as: F.self)
-                        c.storeBytes(of: (mask * (r1 * c0)).replacing(with: zero, where: .!inside), toByteOffset: 4 * (2 * pixels + l), as: F.self)
-                        c.storeBytes(of: (mask * (r1 * c1)).replacing(with: zero, where: .!inside), toByteOffset: 4 * (3 * pixels + l), as: F.self)
+                        @inline(__always) func store(_ k: Int, _ value: F) {
+                            c.storeBytes(of: value.replacing(with: zero, where: .!inside), toByteOffset: 4 * (k * pixels + l), as: F.self)
+                        }
+                        if backward {
+                            // `buildForBackward`'s 13: ω, ∂⁺B/∂py's (row weights −1, 1), ∂⁺B/∂px's, the mask.
+                            let (minusOne, one) = (F(repeating: -1), F(repeating: 1))
+                            let (_, d0, d1) = fit(y0, minusOne, one, size: height)
+                            let (_, e0, e1) = fit(x0, minusOne, one, size: width)
+                            store(0, r0 * c0); store(1, r0 * c1); store(2, r1 * c0); store(3, r1 * c1)
+                            store(4, d0 * c0); store(5, d0 * c1); store(6, d1 * c0); store(7, d1 * c1)
+                            store(8, r0 * e0); store(9, r0 * e1); store(10, r1 * e0); store(11, r1 * e1)
+                            store(12, mask)
+                        } else {
+                            store(0, mask * (r0 * c0)); store(1, mask * (r0 * c1)); store(2, mask * (r1 * c0)); store(3, mask * (r1 * c1))
+                        }
                     }
                 }
             }

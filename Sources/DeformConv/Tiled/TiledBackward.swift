@@ -753,7 +753,13 @@ struct TiledBackward: Sendable {
 extension SamplingPlan {
     func buildForBackward(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, firstPixel: Int) {
         let (height, width) = (p.geometry.height, p.geometry.width)
-        forEachPosition(p, offsets: offsets, n: n, entries: 0..<entries, firstPixel: firstPixel,
+        // Eight pixels at a time where it can (`buildEightWide`, the same operations lane by lane):
+        // scalar, this was 5% of simd's backward on b8-c64.
+        let vectorPixels = eightWidePixels(p, firstPixel: firstPixel)
+        if vectorPixels > 0 {
+            buildEightWide(p, offsets: offsets, n: n, entries: 0..<entries, firstPixel: firstPixel, pixels: vectorPixels, backward: true)
+        }
+        forEachPosition(p, offsets: offsets, n: n, entries: 0..<entries, firstPixel: firstPixel, pixels: vectorPixels..<pixels,
                         coefficients: 13) { py, px, mask, index, c in
             // Written so that NaN positions take the zero branch. From −1 on the derivative from
             // the right sees row (column) 0; beyond the window every corner is outside.
