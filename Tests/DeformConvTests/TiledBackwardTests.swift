@@ -10,7 +10,7 @@ final class TiledBackwardTests: XCTestCase {
     /// BackwardTests' geometries (stride, dilation, asymmetric padding, groups, deformable groups,
     /// batch, bias; then random ones), plus shapes with several channel blocks per tile: an offset
     /// group spanning two convolution groups, two offset groups, 2×2 taps, one offset group of two
-    /// blocks (of 32 channels), and odd plane sizes (63, 35, 30 pixels) that leave tile tails for
+    /// blocks (of 32 channels, and of 17 and 16), and odd plane sizes (63, 35, 30 pixels) that leave tile tails for
     /// every tiling below.
     static func geometries(seed: UInt64, random count: Int) -> [TestShape] {
         BackwardTests.geometries(seed: seed, random: count) + [
@@ -18,6 +18,8 @@ final class TiledBackwardTests: XCTestCase {
             TestShape(c: 48, h: 5, w: 7, co: 7, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pb: 1, pl: 1, pr: 1, dg: 2),
             TestShape(n: 2, c: 40, h: 6, w: 5, co: 17, kh: 2, kw: 2, sh: 1, sw: 1, pt: 1, pb: 0, pl: 0, pr: 1, dh: 1, dw: 1, bias: true),
             TestShape(c: 64, h: 5, w: 6, co: 9, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1),
+            // Blocks of 17 and 16 channels in one chunk: the second's tap-major samples start at row 153.
+            TestShape(c: 33, h: 9, w: 8, co: 9, kh: 3, kw: 3, pt: 1, pb: 1, pl: 1, pr: 1, bias: true),
         ]
     }
 
