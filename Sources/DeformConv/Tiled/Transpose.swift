@@ -6,13 +6,14 @@ func transpose(_ source: UnsafePointer<Float>, _ sourceStride: Int, into destina
                _ destinationStride: Int, rows: Int, columns: Int, adding: Bool = false) {
     typealias V = SIMD8<Float>
     let (fullRows, fullColumns) = (rows / 8 * 8, columns / 8 * 8)
-    @inline(__always) func load(_ i: Int, _ j: Int) -> V { UnsafeRawPointer(source + i * sourceStride + j).loadUnaligned(as: V.self) }
-    @inline(__always) func store(_ v: V, _ j: Int, _ i: Int) {
-        let target = UnsafeMutableRawPointer(destination + j * destinationStride + i)
-        target.storeBytes(of: adding ? target.loadUnaligned(as: V.self) + v : v, as: V.self)
-    }
-    for i in stride(from: 0, to: fullRows, by: 8) {
-        for j in stride(from: 0, to: fullColumns, by: 8) {
+    // One loop per form, so that the stores do not branch on `adding`.
+    @inline(__always) func run(adding: Bool) {
+        @inline(__always) func load(_ i: Int, _ j: Int) -> V { UnsafeRawPointer(source + i * sourceStride + j).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ v: V, _ j: Int, _ i: Int) {
+            let target = UnsafeMutableRawPointer(destination + j * destinationStride + i)
+            target.storeBytes(of: adding ? target.loadUnaligned(as: V.self) + v : v, as: V.self)
+        }
+        @inline(__always) func block(_ i: Int, _ j: Int) {
             let (r0, r1, r2, r3) = (load(i, j), load(i + 1, j), load(i + 2, j), load(i + 3, j))
             let (r4, r5, r6, r7) = (load(i + 4, j), load(i + 5, j), load(i + 6, j), load(i + 7, j))
             // unpcklps/unpckhps, shufps, then the 128-bit halves.
@@ -31,12 +32,25 @@ func transpose(_ source: UnsafePointer<Float>, _ sourceStride: Int, into destina
             store(highHalves(u0, u4), j + 4, i); store(highHalves(u1, u5), j + 5, i)
             store(highHalves(u2, u6), j + 6, i); store(highHalves(u3, u7), j + 7, i)
         }
-    }
-    for i in 0..<rows {
-        let edge = i < fullRows ? fullColumns : 0
-        for j in edge..<columns {
-            let value = source[i * sourceStride + j]
-            destination[j * destinationStride + i] = adding ? destination[j * destinationStride + i] + value : value
+        // The side with the longer stride (the channel planes of x or gx, 16 KiB apart on a 64×64 image)
+        // is walked line by line: with gx's planes innermost, 32 of them fell into one L1 set and each line
+        // was fetched twice, for its two halves (the backward's gx window, simd r50-c3).
+        if destinationStride > sourceStride {
+            for j in stride(from: 0, to: fullColumns, by: 8) {
+                for i in stride(from: 0, to: fullRows, by: 8) { block(i, j) }
+            }
+        } else {
+            for i in stride(from: 0, to: fullRows, by: 8) {
+                for j in stride(from: 0, to: fullColumns, by: 8) { block(i, j) }
+            }
+        }
+        for i in 0..<rows {
+            let edge = i < fullRows ? fullColumns : 0
+            for j in edge..<columns {
+                let value = source[i * sourceStride + j]
+                destination[j * destinationStride + i] = adding ? destination[j * destinationStride + i] + value : value
+            }
         }
     }
+    if adding { run(adding: true) } else { run(adding: false) }
 }
