@@ -29,8 +29,10 @@ import Dispatch
 ///   taps, pixels, corners (00, 10, 01, 11); channels-last, a tile's terms are summed from +0 in a
 ///   window first (pixels, taps, corners 00, 01, 10, 11), which is then added to gx.
 /// - goffsets[n, ·, pixel]: for each block, channels ascending from +0 (eight pixels of a tap at a
-///   time), or channels-last eight lanes of channels added as a tree (lanes 0–3 + 4–7, then pairs),
-///   vectors ascending; then the partials of the offset group's blocks added in block (channel) order.
+///   time), or channels-last per corner Σ_c t·v as FMAs into eight lanes (vectors ascending), the lanes
+///   added as ((0 + 2) + (1 + 3)) + ((4 + 6) + (5 + 7)), the four corners' sums combined with their
+///   coefficients as a chain of FMAs (00, 01, 10, 11), times the mask for the x and y offsets; then the
+///   partials of the offset group's blocks added in block (channel) order.
 ///   Which of the two a block takes depends on the data (finite x, the window's size), not on the threads.
 /// - gweight[o, c', tap]: only the thread owning c' updates it; order: images and tiles ascending,
 ///   pixels of the tile ascending (the microkernel's k loop, one FMA chain on the stored value).
@@ -196,10 +198,15 @@ struct TiledBackward: Sendable {
         let window: UnsafeMutablePointer<Float>
         let gradientWindow: UnsafeMutablePointer<Float>
         let relative: UnsafeMutablePointer<Int>
+        /// For eight pixels of every tap: the four corners' Σ_c t·v in eight lanes [tap][corner][pixel][lane],
+        /// and m·ω [tap][corner][pixel].
+        let cornerSums: UnsafeMutablePointer<Float>
+        let maskedWeights: UnsafeMutablePointer<Float>
 
         func deallocate() {
             columnGradient.deallocate(); samples.deallocate(); tile.deallocate()
             columnGradientByPixel.deallocate(); window.deallocate(); gradientWindow.deallocate(); relative.deallocate()
+            cornerSums.deallocate(); maskedWeights.deallocate()
         }
     }
 
@@ -224,7 +231,8 @@ struct TiledBackward: Sendable {
                     tile: .allocate(capacity: mr * nr),
                     columnGradientByPixel: .allocate(capacity: (maxBlockRows + nr - 1) / nr * nr * (pixels + mr)),
                     window: .allocate(capacity: Self.windowCapacity), gradientWindow: .allocate(capacity: Self.windowCapacity),
-                    relative: .allocate(capacity: taps * pixels))
+                    relative: .allocate(capacity: taps * pixels),
+                    cornerSums: .allocate(capacity: taps * 4 * 64), maskedWeights: .allocate(capacity: taps * 4 * 8))
         }
         // The samples' padding rows feed only gweight's edge columns, which are dropped; cleared so
         // that what they hold is defined.
@@ -616,14 +624,19 @@ struct TiledBackward: Sendable {
 
     /// `scatterAndReduce` with the channels in the vector lanes, for a block of a multiple of 8 channels
     /// whose window fits: x's window copied channels-last, T given as [pixel][tap][channel] (rows
-    /// `columnGradientStride` apart), then per pixel and tap, eight channels per vector, the four corners' t·m·ω added into a channels-last
-    /// window of gx (four vector read-modify-writes instead of 32 scalar ones), the offsets and mask
-    /// terms summed over the channels (lanes, then vectors) and added to the partial, s stored as one
-    /// vector (tap-major rows); last, the gx window added into gx. gx's elements then get the tile's terms summed in the
-    /// window first (pixels, taps, corners in order, from +0), the partial's the block's channels as a
-    /// tree of lanes. Each product is fused into its sum (B, ∂⁺B/∂py and ∂⁺B/∂px as chains of FMAs over
-    /// the corners, the gx and offsets terms FMAs on their sums): simd b8-c64, the pass's profile samples
-    /// fell from 627 to 535 against separate products and sums, g4dg4 simd 13.3–15.0 ms against 15.7–18.0.
+    /// `columnGradientStride` apart); per pixel and tap, eight channels per vector, the four corners'
+    /// t·(m·ω) added into a channels-last window of gx (four vector read-modify-writes instead of 32
+    /// scalar ones), s = Σ (m·ω)·v stored as one vector (tap-major rows), and per corner Σ_c t·v, from
+    /// which the offsets and mask terms follow per eight pixels (t·m·∂⁺B = m·Σ_corners coefficient·t·v);
+    /// last, the gx window added into gx. gx's elements get the tile's terms summed in the window first
+    /// (pixels, taps, corners in order, from +0); the partial's order is in the type's doc comment.
+    /// Every product is fused into its sum (Swift does not contract a + b·c).
+    ///
+    /// Measured, simd b8-c64 profile samples of this pass: fusing the products (B, ∂⁺B/∂py and ∂⁺B/∂px
+    /// then formed per channel) 627 → 535, g4dg4 simd 13.3–15.0 ms against 15.7–18.0; the corner sums
+    /// instead of the derivatives per channel (12 vector operations per eight channels instead of 21)
+    /// 1378–1452 → 1289–1329, timings within the noise. Summing the corner lanes per (pixel, tap) as
+    /// SIMD4 values instead compiled to scalar code (36 vaddss, 18 vmulss) and gained nothing.
     @inline(never)
     func scatterAndReduceChannelsLast(_ block: Block, _ plan: SamplingPlan, _ span: SamplingPlan.Window, _ pointers: Pointers,
                                       _ scratch: Scratch, columnGradientStride: Int, sampleRow: Int, partial: UnsafeMutablePointer<Float>, n: Int) {
@@ -644,61 +657,87 @@ struct TiledBackward: Sendable {
         let corner01 = 4 * plan.columnStep * channels, corner10 = 4 * plan.rowStep * channels
         let x = UnsafeRawPointer(window), gx = UnsafeMutableRawPointer(gradients)
         let coefficients = plan.coefficients + block.offsetGroup * taps * 13 * pixels
-        @inline(__always) func sum(_ v: V) -> Float {
-            let half = v.lowHalf + v.highHalf, quarter = half.lowHalf + half.highHalf
-            return quarter[0] + quarter[1]
-        }
-        for q in 0..<pixels {
+        let (cornerSums, maskedWeights) = (scratch.cornerSums, scratch.maskedWeights)
+        // Pixels in groups of eight (the tile is a multiple of 16): per (pixel, tap) the four corners'
+        // Σ_c t·v go to `cornerSums` as eight lanes each; per group and tap, the lanes are summed for
+        // the eight pixels at once and combined with the corners' coefficients as vectors over the
+        // pixels. The offsets and mask terms are these sums times the coefficients (t·m·∂⁺B =
+        // m·Σ_corners coefficient·t·v), so the derivatives are not formed per channel: 12 vector
+        // operations per eight channels instead of 21, and no lane sums per (pixel, tap).
+        for group in stride(from: 0, to: pixels, by: 8) {
             for tap in 0..<taps {
-                let c = coefficients + tap * 13 * pixels + q
-                @inline(__always) func coefficient(_ k: Int) -> V { V(repeating: c[k * pixels]) }
-                let (w00, w01, w10, w11) = (coefficient(0), coefficient(1), coefficient(2), coefficient(3))
-                let (y00, y01, y10, y11) = (coefficient(4), coefficient(5), coefficient(6), coefficient(7))
-                let (x00, x01, x10, x11) = (coefficient(8), coefficient(9), coefficient(10), coefficient(11))
-                let mask = coefficient(12)
-                let base = 4 * scratch.relative[tap * pixels + q] * channels
-                let t = UnsafeRawPointer(tByPixel + q * columnGradientStride + tap * channels)
-                var (sumX, sumY, sumMask) = (V(), V(), V())
-                for v in 0..<vectors {
-                    let at = base + 32 * v
-                    let v00 = x.loadUnaligned(fromByteOffset: at, as: V.self), v01 = x.loadUnaligned(fromByteOffset: at + corner01, as: V.self)
-                    let v10 = x.loadUnaligned(fromByteOffset: at + corner10, as: V.self)
-                    let v11 = x.loadUnaligned(fromByteOffset: at + corner10 + corner01, as: V.self)
-                    let tv = t.loadUnaligned(fromByteOffset: 32 * v, as: V.self)
-                    // Fused: each sum a chain of FMAs, corners 00, 01, 10, 11 (Swift does not contract
-                    // a + b·c, and the separate products and sums were two thirds of the pass's operations).
-                    @inline(__always) func corners(_ c00: V, _ c01: V, _ c10: V, _ c11: V) -> V {
-                        (c00 * v00).addingProduct(c01, v01).addingProduct(c10, v10).addingProduct(c11, v11)
-                    }
-                    let bilinear = corners(w00, w01, w10, w11)
-                    let (dy, dx) = (corners(y00, y01, y10, y11), corners(x00, x01, x10, x11))
-                    let mt = mask * tv
-                    sumX = sumX.addingProduct(mt, dx)
-                    sumY = sumY.addingProduct(mt, dy)
-                    sumMask = sumMask.addingProduct(tv, bilinear)
-                    @inline(__always) func add(_ offset: Int, _ weight: V) {
-                        gx.storeBytes(of: gx.loadUnaligned(fromByteOffset: offset, as: V.self).addingProduct(mt, weight), toByteOffset: offset, as: V.self)
-                    }
-                    add(at, w00)
-                    add(at + corner01, w01)
-                    add(at + corner10, w10)
-                    add(at + corner10 + corner01, w11)
-                    // Tap-major rows: the eight channels are eight consecutive rows, of one row block where
-                    // the index is a multiple of 8 (nr is a power of two, 16 or 32). It is not where an
-                    // earlier block of the chunk has rows that are not (33 channels: blocks of 17 and 16).
-                    let sampleIndex = sampleRow + tap * channels + 8 * v
-                    @inline(__always) func position(_ row: Int) -> Int { ((row >> columnShift) * pixels + q) << columnShift | row & (columns - 1) }
-                    let s = mask * bilinear
-                    if aligned {
-                        UnsafeMutableRawPointer(samples + position(sampleIndex)).storeBytes(of: s, as: V.self)
-                    } else {
-                        for lane in 0..<8 { samples[position(sampleIndex + lane)] = s[lane] }
-                    }
+                let c = coefficients + tap * 13 * pixels + group
+                let mask = UnsafeRawPointer(c + 12 * pixels).loadUnaligned(as: V.self)
+                for k in 0..<4 {
+                    UnsafeMutableRawPointer(maskedWeights + (tap * 4 + k) * 8)
+                        .storeBytes(of: mask * UnsafeRawPointer(c + k * pixels).loadUnaligned(as: V.self), as: V.self)
                 }
-                let e = tap * pixels + q
-                partial[e] += sum(sumX)
-                partial[taps * pixels + e] += sum(sumY)
-                partial[2 * taps * pixels + e] += sum(sumMask)
+            }
+            for q in group..<(group + 8) {
+                for tap in 0..<taps {
+                    let mw = maskedWeights + tap * 32 + (q - group)
+                    // m·ω: gx's terms are t·(m·ω), s = Σ (m·ω)·v over the corners.
+                    let (m00, m01, m10, m11) = (V(repeating: mw[0]), V(repeating: mw[8]), V(repeating: mw[16]), V(repeating: mw[24]))
+                    let base = 4 * scratch.relative[tap * pixels + q] * channels
+                    let t = UnsafeRawPointer(tByPixel + q * columnGradientStride + tap * channels)
+                    var (t00, t01, t10, t11) = (V(), V(), V(), V())
+                    for v in 0..<vectors {
+                        let at = base + 32 * v
+                        let v00 = x.loadUnaligned(fromByteOffset: at, as: V.self), v01 = x.loadUnaligned(fromByteOffset: at + corner01, as: V.self)
+                        let v10 = x.loadUnaligned(fromByteOffset: at + corner10, as: V.self)
+                        let v11 = x.loadUnaligned(fromByteOffset: at + corner10 + corner01, as: V.self)
+                        let tv = t.loadUnaligned(fromByteOffset: 32 * v, as: V.self)
+                        // Fused (Swift does not contract a + b·c): FMAs on the sums.
+                        t00 = t00.addingProduct(tv, v00)
+                        t01 = t01.addingProduct(tv, v01)
+                        t10 = t10.addingProduct(tv, v10)
+                        t11 = t11.addingProduct(tv, v11)
+                        @inline(__always) func add(_ offset: Int, _ weight: V) {
+                            gx.storeBytes(of: gx.loadUnaligned(fromByteOffset: offset, as: V.self).addingProduct(tv, weight), toByteOffset: offset, as: V.self)
+                        }
+                        add(at, m00)
+                        add(at + corner01, m01)
+                        add(at + corner10, m10)
+                        add(at + corner10 + corner01, m11)
+                        // Tap-major rows: the eight channels are eight consecutive rows, of one row block where
+                        // the index is a multiple of 8 (nr is a power of two, 16 or 32). It is not where an
+                        // earlier block of the chunk has rows that are not (33 channels: blocks of 17 and 16).
+                        let sampleIndex = sampleRow + tap * channels + 8 * v
+                        @inline(__always) func position(_ row: Int) -> Int { ((row >> columnShift) * pixels + q) << columnShift | row & (columns - 1) }
+                        let s = (m00 * v00).addingProduct(m01, v01).addingProduct(m10, v10).addingProduct(m11, v11)
+                        if aligned {
+                            UnsafeMutableRawPointer(samples + position(sampleIndex)).storeBytes(of: s, as: V.self)
+                        } else {
+                            for lane in 0..<8 { samples[position(sampleIndex + lane)] = s[lane] }
+                        }
+                    }
+                    let sums = UnsafeMutableRawPointer(cornerSums + tap * 256 + (q - group) * 8)
+                    sums.storeBytes(of: t00, as: V.self)
+                    sums.storeBytes(of: t01, toByteOffset: 4 * 64, as: V.self)
+                    sums.storeBytes(of: t10, toByteOffset: 8 * 64, as: V.self)
+                    sums.storeBytes(of: t11, toByteOffset: 12 * 64, as: V.self)
+                }
+            }
+            for tap in 0..<taps {
+                @inline(__always) func corner(_ k: Int) -> V {
+                    let r = UnsafeRawPointer(cornerSums + tap * 256 + k * 64)
+                    @inline(__always) func row(_ i: Int) -> V { r.loadUnaligned(fromByteOffset: 32 * i, as: V.self) }
+                    return laneSums(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+                }
+                let (s00, s01, s10, s11) = (corner(0), corner(1), corner(2), corner(3))
+                let c = UnsafeRawPointer(coefficients + tap * 13 * pixels + group)
+                @inline(__always) func coefficient(_ k: Int) -> V { c.loadUnaligned(fromByteOffset: 4 * k * pixels, as: V.self) }
+                @inline(__always) func combined(_ k: Int) -> V {
+                    (coefficient(k) * s00).addingProduct(coefficient(k + 1), s01).addingProduct(coefficient(k + 2), s10).addingProduct(coefficient(k + 3), s11)
+                }
+                let mask = coefficient(12)
+                @inline(__always) func accumulate(_ component: Int, _ term: V) {
+                    let at = UnsafeMutableRawPointer(partial + component * taps * pixels + tap * pixels + group)
+                    at.storeBytes(of: at.loadUnaligned(as: V.self) + term, as: V.self)
+                }
+                accumulate(0, mask * combined(8))
+                accumulate(1, mask * combined(4))
+                accumulate(2, combined(0))
             }
         }
         transpose(gradients, channels, into: pointers.gx + channelPlanes, planeSize,
