@@ -136,9 +136,9 @@ struct SamplingPlan: @unchecked Sendable {
     }
 
     /// `build` (or `buildForBackward`) for pixels 0..<count (a multiple of 8, all inside the output
-    /// plane) of an image at least 2×2 with fewer than 2²⁴ positions. Rows, columns and indices are integers held in Float lanes,
-    /// exact below 2²⁴: Swift's SIMD conversions between Float and Int32 are element-by-element
-    /// generic calls (they made this loop slower than the scalar one).
+    /// plane) of an image at least 2×2 with fewer than 2²⁴ positions. Rows, columns and indices are
+    /// integers held in Float lanes, exact below 2²⁴: Swift's SIMD conversions between Float and Int32
+    /// are element-by-element generic calls (they made this loop slower than the scalar one).
     func buildEightWide(_ p: DeformConvProblem, offsets: UnsafePointer<Float>, n: Int, entries: Range<Int>,
                         firstPixel: Int, pixels count: Int, backward: Bool) {
         typealias F = SIMD8<Float>

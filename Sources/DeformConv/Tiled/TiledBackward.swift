@@ -44,8 +44,8 @@ import Dispatch
 /// the image: the wave's plans, gy copies and partials (at most `waveBytes`, or one tile's), and
 /// per thread a block's column gradient (twice: as computed and by pixel), a chunk's samples and
 /// two windows of at most `windowCapacity` floats; and, where `packsWeights`, one copy of the weights.
-/// r50-c3 on 2 threads (`dcn bench`): 6.4 MiB of peak extra memory with the 3.0 MiB of gradients, so
-/// 3.4 MiB beyond them, 0.56 MiB of it the weights' copy; r50-c5 (no copy) 2.7 MiB beyond its 9.5.
+/// `dcn bench --threads 2` (reports/performance.md): r50-c3 3.6 MiB of peak extra memory beyond its 3.0
+/// MiB of gradients, 0.56 MiB of it the weights' copy; at most 3.8 MiB on the standard shapes (s2-d2).
 ///
 /// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
 /// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
