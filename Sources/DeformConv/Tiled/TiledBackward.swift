@@ -360,9 +360,7 @@ struct TiledBackward: Sendable {
                     for block in tapMajor where block.group == o / p.outputChannelsPerGroup {
                         let row = gweight + o * p.reductionLength + block.firstRow
                         copy.update(from: row, count: block.rows)
-                        for tap in 0..<taps {
-                            for c in 0..<block.channels { row[c * taps + tap] = copy[tap * block.channels + c] }
-                        }
+                        transpose(copy, block.channels, into: row, taps, rows: taps, columns: block.channels)
                     }
                 }
             }
@@ -653,7 +651,6 @@ struct TiledBackward: Sendable {
         let (window, gradients, tByPixel) = (scratch.window, scratch.gradientWindow, scratch.columnGradientByPixel)
         transpose(pointers.x + channelPlanes, planeSize, into: window, channels, rows: channels, columns: span.count)
         gradients.initialize(repeating: 0, count: span.count * channels)
-        partial.initialize(repeating: 0, count: partialStride)
         let corner01 = 4 * plan.columnStep * channels, corner10 = 4 * plan.rowStep * channels
         let x = UnsafeRawPointer(window), gx = UnsafeMutableRawPointer(gradients)
         let coefficients = plan.coefficients + block.offsetGroup * taps * 13 * pixels
@@ -731,13 +728,14 @@ struct TiledBackward: Sendable {
                     (coefficient(k) * s00).addingProduct(coefficient(k + 1), s01).addingProduct(coefficient(k + 2), s10).addingProduct(coefficient(k + 3), s11)
                 }
                 let mask = coefficient(12)
-                @inline(__always) func accumulate(_ component: Int, _ term: V) {
-                    let at = UnsafeMutableRawPointer(partial + component * taps * pixels + tap * pixels + group)
-                    at.storeBytes(of: at.loadUnaligned(as: V.self) + term, as: V.self)
+                // Each (component, tap, eight pixels) of the partial is written once, so it needs no
+                // clearing: reducePartials sums the blocks' partials from +0 either way.
+                @inline(__always) func store(_ component: Int, _ term: V) {
+                    UnsafeMutableRawPointer(partial + component * taps * pixels + tap * pixels + group).storeBytes(of: term, as: V.self)
                 }
-                accumulate(0, mask * combined(8))
-                accumulate(1, mask * combined(4))
-                accumulate(2, combined(0))
+                store(0, mask * combined(8))
+                store(1, mask * combined(4))
+                store(2, combined(0))
             }
         }
         transpose(gradients, channels, into: pointers.gx + channelPlanes, planeSize,
