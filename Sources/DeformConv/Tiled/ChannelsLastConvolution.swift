@@ -25,9 +25,9 @@ struct ChannelsLastConvolution: Sendable {
     typealias Block = ChannelBlock
 
     let problem: DeformConvProblem
-    let pixels: Int
-    let taps: Int
-    let tiles: Int
+    let tiles: OutputTiles
+    var pixels: Int { tiles.pixels }
+    var taps: Int { tiles.taps }
     let microkernel: MicrokernelConfiguration
     /// The tile's pixels in slivers of the microkernel's rows.
     let pixelSlivers: SliverPartition
@@ -44,13 +44,11 @@ struct ChannelsLastConvolution: Sendable {
 
     init(_ problem: DeformConvProblem, tiling: Tiling) {
         self.problem = problem
-        pixels = tiling.pixelsPerTile
-        taps = problem.kernelHeight * problem.kernelWidth
-        tiles = (problem.outputHeight * problem.outputWidth + pixels - 1) / pixels
+        tiles = OutputTiles(problem, pixelsPerTile: tiling.pixelsPerTile)
         // Every in-place Float32 entry fits (so the tile width does not matter): the tile is cut into
         // slivers of its rows and Co padded to its columns.
         microkernel = .inPlace(forcedBy: tiling, pixelsPerTile: 0)
-        pixelSlivers = SliverPartition(pixels, microkernel)
+        pixelSlivers = SliverPartition(tiles.pixels, microkernel)
         outputBlocks = (problem.outputChannelsPerGroup + microkernel.columns - 1) / microkernel.columns
         let blocks = ChannelBlock.cut(problem) { _ in Self.blockChannels }
         self.blocks = blocks
@@ -73,7 +71,7 @@ struct ChannelsLastConvolution: Sendable {
         defer { packed.deallocate() }
         return TiledConvolution.output(p, inputs, packed: packed, threads: threads) { pointers in
             TiledConvolution.split(p.groups * outputBlocks, over: threads) { packWeights($0, pointers) }
-            TiledConvolution.split(p.batch * p.groups * tiles, over: threads) { process($0, pointers) }
+            TiledConvolution.split(p.batch * p.groups * tiles.perImage, over: threads) { process($0, pointers) }
         }
     }
 
@@ -104,7 +102,7 @@ struct ChannelsLastConvolution: Sendable {
     func process(_ items: Range<Int>, _ pointers: TiledConvolution.Pointers) {
         guard !items.isEmpty else { return }
         let p = problem
-        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 4, height: p.height, width: p.width)
+        let plan = tiles.plan(p, coefficients: 4)
         let relative = UnsafeMutablePointer<Int>.allocate(capacity: taps * pixels)
         let window = UnsafeMutablePointer<Float>.allocate(capacity: Self.windowCapacity)
         // Sᵀ, plus one vector: a sample's last vector may run past the block's last row.
@@ -117,11 +115,10 @@ struct ChannelsLastConvolution: Sendable {
             samples.deallocate()
             accumulators.deallocate()
         }
-        let (outputsPerGroup, plane) = (p.outputChannelsPerGroup, p.outputHeight * p.outputWidth)
+        let (outputsPerGroup, plane) = (p.outputChannelsPerGroup, tiles.plane)
         let rows = p.reductionLength
         for item in items {
-            let tile = item % tiles, group = item / tiles % p.groups, n = item / tiles / p.groups
-            let firstPixel = tile * pixels
+            let (n, group, firstPixel, valid) = tiles.item(item, groups: p.groups)
             plan.build(p, offsets: pointers.offsets, n: n, convolutionGroup: group, firstPixel: firstPixel)
             for o in 0..<paddedOutputs { accumulators[o] = o < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + o] ?? 0 : 0 }
             for pixel in 1..<(pixelSlivers.slivers * mr) { (accumulators + pixel * paddedOutputs).update(from: accumulators, count: paddedOutputs) }
@@ -150,7 +147,7 @@ struct ChannelsLastConvolution: Sendable {
                 }
             }
             let y = pointers.y + (n * p.outputChannels + group * outputsPerGroup) * plane + firstPixel
-            transpose(accumulators, paddedOutputs, into: y, plane, rows: min(pixels, plane - firstPixel), columns: outputsPerGroup)
+            transpose(accumulators, paddedOutputs, into: y, plane, rows: valid, columns: outputsPerGroup)
         }
     }
 

@@ -64,9 +64,9 @@ struct TiledBackward: Sendable {
     }
 
     let problem: DeformConvProblem
-    let pixels: Int
-    let taps: Int
-    let tilesPerImage: Int
+    let tiles: OutputTiles
+    var pixels: Int { tiles.pixels }
+    var taps: Int { tiles.taps }
     let blocks: [Block]
     /// The microkernel of both GEMMs: a Float32 entry reading A in place (14×32 AVX-512 where the
     /// tile is whole 32-pixel blocks and the CPU has AVX-512F, else 6×16 AVX2).
@@ -110,12 +110,10 @@ struct TiledBackward: Sendable {
 
     init(_ problem: DeformConvProblem, tiling: Tiling) {
         self.problem = problem
-        pixels = tiling.pixelsPerTile
-        taps = problem.kernelHeight * problem.kernelWidth
-        tilesPerImage = (problem.outputHeight * problem.outputWidth + pixels - 1) / pixels
+        tiles = OutputTiles(problem, pixelsPerTile: tiling.pixelsPerTile)
+        let pixels = tiles.pixels, taps = tiles.taps
         microkernel = .inPlace(forcedBy: tiling, pixelsPerTile: pixels)
         outputSlivers = SliverPartition(problem.outputChannelsPerGroup, microkernel)
-        let taps = taps
         let blocks = ChannelBlock.cut(problem) { segment in
             max((Self.blockRows + taps - 1) / taps, (segment + Self.blocksPerSegment - 1) / Self.blocksPerSegment)
         }
@@ -128,7 +126,7 @@ struct TiledBackward: Sendable {
             return start
         }
         packedCount = start
-        packsWeights = tiling.channelsLast ?? (problem.batch * tilesPerImage * pixels >= Self.pixelsPerOutputChannel * cog)
+        packsWeights = tiling.channelsLast ?? (problem.batch * tiles.perImage * pixels >= Self.pixelsPerOutputChannel * cog)
     }
 
     var mr: Int { microkernel.rows }
@@ -237,10 +235,10 @@ struct TiledBackward: Sendable {
         // The samples' padding rows feed only gweight's edge columns, which are dropped; cleared so
         // that what they hold is defined.
         for s in scratch { s.samples.initialize(repeating: 0, count: (maxChunkRows + nr - 1) / nr * nr * pixels) }
-        let items = p.batch * tilesPerImage
+        let items = p.batch * tiles.perImage
         let perWave = max(1, min(items, Self.waveBytes / slotBytes))
         let slots = (0..<perWave).map { _ in
-            Slot(plan: SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 13, height: p.height, width: p.width),
+            Slot(plan: tiles.plan(p, coefficients: 13),
                  gy: .allocate(capacity: p.outputChannels * pixels), gyRows: .allocate(capacity: p.outputChannels * pixels),
                  partials: .allocate(capacity: blocks.count * partialStride))
         }
@@ -371,11 +369,9 @@ struct TiledBackward: Sendable {
     /// every group, [group][pixel block][o][nr], zeros past the plane's end.
     func prepare(_ slot: Slot, _ pointers: Pointers, item: Int) {
         let p = problem
-        let (n, tile) = item.quotientAndRemainder(dividingBy: tilesPerImage)
-        let firstPixel = tile * pixels
+        let (n, _, firstPixel, valid) = tiles.item(item, groups: 1)
         slot.plan.buildForBackward(p, offsets: pointers.offsets, n: n, firstPixel: firstPixel)
-        let plane = p.outputHeight * p.outputWidth
-        let valid = min(pixels, plane - firstPixel)
+        let plane = tiles.plane
         let cog = p.outputChannelsPerGroup
         for o in 0..<p.outputChannels {
             let row = pointers.gy + (n * p.outputChannels + o) * plane + firstPixel
@@ -396,9 +392,7 @@ struct TiledBackward: Sendable {
     /// Phase 2 for one chunk of one tile: per block T, the scatter and its partial; then gweight.
     func process(_ chunk: Chunk, _ slot: Slot, _ scratch: Scratch, _ pointers: Pointers, item: Int) {
         let p = problem
-        let (n, tile) = item.quotientAndRemainder(dividingBy: tilesPerImage)
-        let firstPixel = tile * pixels
-        let valid = min(pixels, p.outputHeight * p.outputWidth - firstPixel)
+        let (n, _, _, valid) = tiles.item(item, groups: 1)
         let cog = p.outputChannelsPerGroup, rows = p.reductionLength
         let gyTile = UnsafePointer(slot.gy + chunk.group * pixels * cog)
         var windowGroup = -1, span = SamplingPlan.Window()
@@ -745,10 +739,8 @@ struct TiledBackward: Sendable {
     /// Phase 3 for one tile: goffsets of the tile, for each offset group its blocks' partials added in block order.
     func reducePartials(_ slot: Slot, _ pointers: Pointers, item: Int) {
         let p = problem
-        let (n, tile) = item.quotientAndRemainder(dividingBy: tilesPerImage)
-        let firstPixel = tile * pixels
-        let plane = p.outputHeight * p.outputWidth, channelsK = p.offsetTaps
-        let valid = min(pixels, plane - firstPixel)
+        let (n, _, firstPixel, valid) = tiles.item(item, groups: 1)
+        let plane = tiles.plane, channelsK = p.offsetTaps
         for offsetGroup in 0..<p.deformableGroups {
             for component in 0..<3 {
                 for tap in 0..<taps {
@@ -768,7 +760,7 @@ struct TiledBackward: Sendable {
     /// tail, then the lanes in order.
     func biasGradient(_ gy: [Float], threads: Int) -> [Float] {
         let p = problem
-        let plane = p.outputHeight * p.outputWidth
+        let plane = tiles.plane
         let full = plane / 16 * 16
         return [Float](unsafeUninitializedCapacity: p.outputChannels) { result, initialized in
             nonisolated(unsafe) let out = result.baseAddress!

@@ -58,7 +58,8 @@ struct TiledConvolution: Sendable {
     let problem: DeformConvProblem
     let tiling: Tiling
     let accumulation: Accumulation
-    let taps: Int
+    let tiles: OutputTiles
+    var taps: Int { tiles.taps }
     /// The table entry that multiplies: the one the tiling forces, else the first that fits.
     let microkernel: MicrokernelConfiguration
     /// The group's output channels in slivers of the microkernel's rows (balanced where it can).
@@ -70,13 +71,14 @@ struct TiledConvolution: Sendable {
     /// calls); every output still sums its rows in order, so the bits do not depend on the cut.
     let reductionBlocks: SliverPartition
     let blockRows: Int
-    let tiles: Int
 
     init(_ problem: DeformConvProblem, tiling: Tiling, accumulation: Accumulation = .float32) {
         self.problem = problem
         self.tiling = tiling
         self.accumulation = accumulation
-        taps = problem.kernelHeight * problem.kernelWidth
+        let tiles = OutputTiles(problem, pixelsPerTile: tiling.pixelsPerTile)
+        self.tiles = tiles
+        let taps = tiles.taps
         // A microkernel forced together with the channels-last forward is that path's (an in-place entry).
         let forced = tiling.channelsLast == true && accumulation == .float32 ? nil : tiling.microkernel
         let microkernel = forced ?? .selected(for: accumulation, pixelsPerTile: tiling.pixelsPerTile)
@@ -87,10 +89,9 @@ struct TiledConvolution: Sendable {
         channelsPerBlock = min(problem.channelsPerGroup, max(1, tiling.reductionRows / taps))
         reductionBlocks = SliverPartition(problem.channelsPerGroup, partsOfAtMost: channelsPerBlock)
         blockRows = channelsPerBlock * taps
-        tiles = (problem.outputHeight * problem.outputWidth + tiling.pixelsPerTile - 1) / tiling.pixelsPerTile
     }
 
-    var workItems: Int { problem.batch * problem.groups * tiles }
+    var workItems: Int { problem.batch * problem.groups * tiles.perImage }
 
     /// Whether `run` hands the call to `ChannelsLastConvolution`: Float32, the microkernel not forced
     /// (tests force one to check a table entry), and at least 16 tiles per group, over which its copy of
@@ -98,7 +99,7 @@ struct TiledConvolution: Sendable {
     /// b8-c64 (200 tiles) 23.4–27.7 ms against 28.8–33.7, r50-c3 (32) 13.4–15.1 against 15.1–18.0;
     /// with 8 tiles it lost, g4dg4 5.5–6.2 against 4.5–5.4 and s2-d2 4.3–4.5 against 3.5–3.9.
     var usesChannelsLast: Bool {
-        accumulation == .float32 && (tiling.channelsLast ?? (tiling.microkernel == nil && problem.batch * tiles >= 16))
+        accumulation == .float32 && (tiling.channelsLast ?? (tiling.microkernel == nil && problem.batch * tiles.perImage >= 16))
     }
 
     /// Output channels per microkernel call (and per packed weight sliver), and pixels per panel block.
@@ -115,7 +116,7 @@ struct TiledConvolution: Sendable {
 
     /// Bytes each thread allocates: plan, panel and accumulator tile.
     var workspaceBytes: Int {
-        let pixels = tiling.pixelsPerTile
+        let pixels = tiles.pixels
         return problem.deformableGroups * taps * pixels * 24 + (blockRows + slivers * mr) * pixels * 4
     }
 
@@ -242,8 +243,8 @@ struct TiledConvolution: Sendable {
     func process(_ items: Range<Int>, _ pointers: Pointers) {
         guard !items.isEmpty else { return }
         let p = problem
-        let pixels = tiling.pixelsPerTile
-        let plan = SamplingPlan(entries: p.deformableGroups * taps, pixels: pixels, coefficients: 4, height: p.height, width: p.width)
+        let pixels = tiles.pixels
+        let plan = tiles.plan(p, coefficients: 4)
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * pixels)
         let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: slivers * mr * pixels)
         defer {
@@ -251,10 +252,9 @@ struct TiledConvolution: Sendable {
             panel.deallocate()
             accumulators.deallocate()
         }
-        let (channelsPerGroup, outputsPerGroup, plane) = (p.channelsPerGroup, p.outputChannelsPerGroup, p.outputHeight * p.outputWidth)
+        let (channelsPerGroup, outputsPerGroup, plane) = (p.channelsPerGroup, p.outputChannelsPerGroup, tiles.plane)
         for item in items {
-            let tile = item % tiles, group = item / tiles % p.groups, n = item / tiles / p.groups
-            let firstPixel = tile * pixels
+            let (n, group, firstPixel, valid) = tiles.item(item, groups: p.groups)
             plan.build(p, offsets: pointers.offsets, n: n, convolutionGroup: group, firstPixel: firstPixel)
 
             for row in 0..<(slivers * mr) {
@@ -282,7 +282,6 @@ struct TiledConvolution: Sendable {
                     }
                 }
             }
-            let valid = min(pixels, plane - firstPixel)
             for row in 0..<outputsPerGroup {
                 let destination = pointers.y + (n * p.outputChannels + group * outputsPerGroup + row) * plane + firstPixel
                 destination.update(from: accumulators + row * pixels, count: valid)
