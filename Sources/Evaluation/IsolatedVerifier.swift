@@ -55,18 +55,55 @@ public struct IsolatedVerifier: Sendable {
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
 
-    public func run(files: [String], progress: (VerifyProgress) -> Void = { _ in }) -> VerifyReport {
+    /// Verifies `files`, up to one child per core at a time: each child has its own outcome and
+    /// error files, and the outcomes are assembled in the files' order, so the report does not depend
+    /// on which child ends first. `progress` is called from one child's watcher at a time.
+    ///
+    /// `dcn verify vectors` (3 files, both passes, 2-core Zen 3, three alternations): 2.7–3.0 s
+    /// against 3.9–4.2 s one child at a time (each file's child takes 1.3–1.4 s).
+    public func run(files: [String], progress: @escaping @Sendable (VerifyProgress) -> Void = { _ in }) -> VerifyReport {
         let folder = NSTemporaryDirectory() + "dcn-verify-\(getpid())-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var outcomes: [FileOutcome] = []
-        for (index, file) in files.enumerated() {
-            outcomes.append(verify(file, index: index, folder: folder) { caseIndex, count, name in
-                progress(VerifyProgress(done: caseIndex + 1, total: count, file: file, caseName: name,
-                                        fileNumber: index + 1, fileCount: files.count))
-            })
+        let results = FileOutcomes(count: files.count)
+        let workers = min(files.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let index = results.claim() {
+                let file = files[index]
+                let outcome = verify(file, index: index, folder: folder) { caseIndex, count, name in
+                    results.reporting {
+                        progress(VerifyProgress(done: caseIndex + 1, total: count, file: file, caseName: name,
+                                                fileNumber: index + 1, fileCount: files.count))
+                    }
+                }
+                results.store(outcome, at: index)
+            }
         }
-        return Verifier.assemble(files: files, outcomes: outcomes, sources: identities, shard: shard)
+        return Verifier.assemble(files: files, outcomes: results.all, sources: identities, shard: shard)
+    }
+
+    /// The files' outcomes as the children end, and which file the next free worker takes.
+    final class FileOutcomes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var outcomes: [FileOutcome?]
+        private var next = 0
+
+        init(count: Int) { outcomes = Array(repeating: nil, count: count) }
+
+        func claim() -> Int? {
+            lock.withLock {
+                guard next < outcomes.count else { return nil }
+                defer { next += 1 }
+                return next
+            }
+        }
+
+        func store(_ outcome: FileOutcome, at index: Int) { lock.withLock { outcomes[index] = outcome } }
+
+        /// Runs `body` under the lock, so that two children's progress lines do not interleave.
+        func reporting(_ body: () -> Void) { lock.withLock(body) }
+
+        var all: [FileOutcome] { lock.withLock { outcomes.map { $0! } } }
     }
 
     /// One file through as many child runs as it takes to get past the cases that crash.

@@ -76,7 +76,7 @@ struct KillMatrixCommand: ParsableCommand {
         let limits = memoryOptions.limits
         let (matrix, unreadable) = KillMatrix.measure(correct: correct == nil ? nil : names.last, repeats: repeats) { passes in
             let label = passes == [.forward] ? "forward" : "backward"
-            let progress = { (step: VerifyProgress) in Terminal.progress("[\(label) case \(step.done)/\(step.total)] \(step.file): \(step.caseName)") }
+            let progress = { @Sendable (step: VerifyProgress) in Terminal.progress("[\(label) case \(step.done)/\(step.total)] \(step.file): \(step.caseName)") }
             if inProcess {
                 let variants = determinism.isOn ? Determinism.threadVariants(of: specifications, sources: sources) : []
                 return Verifier(sources: sources, limits: limits, passes: passes, determinism: determinism, variants: variants)

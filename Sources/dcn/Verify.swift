@@ -76,7 +76,7 @@ struct Verify: ParsableCommand {
         guard !files.isEmpty else { throw Terminal.usageFailure("no .h5 files under \(paths.joined(separator: ", "))") }
 
         let limits = memoryOptions.limits
-        let progress = { (step: VerifyProgress) in
+        let progress = { @Sendable (step: VerifyProgress) in
             let file = step.fileCount > 1 ? "file \(step.fileNumber)/\(step.fileCount) " : ""
             Terminal.progress("[\(file)case \(step.done)/\(step.total)] \(step.file): \(step.caseName)")
         }
