@@ -58,9 +58,8 @@ struct TiledBackward: Sendable {
     struct Chunk: Sendable {
         let blocks: Range<Int>
         let group: Int
-        /// The chunk's first reduction row within its group, and how many rows it has.
-        let firstRow: Int
-        let rows: Int
+        /// The chunk's reduction rows within its group.
+        let rows: Range<Int>
     }
 
     let problem: DeformConvProblem
@@ -143,7 +142,7 @@ struct TiledBackward: Sendable {
                 rows += blocks[end].rows
                 end += 1
             }
-            chunks.append(Chunk(blocks: start..<end, group: blocks[start].group, firstRow: blocks[start].firstRow, rows: rows))
+            chunks.append(Chunk(blocks: start..<end, group: blocks[start].group, rows: blocks[start].firstRow..<(blocks[start].firstRow + rows)))
             start = end
         }
         return chunks
@@ -222,7 +221,7 @@ struct TiledBackward: Sendable {
         let parts = max(1, min(threads, blocks.count))
         let partChunks = (0..<parts).map { chunks(blocks.count * $0 / parts ..< blocks.count * ($0 + 1) / parts) }
         let maxBlockRows = blocks.map(\.rows).max() ?? 0
-        let maxChunkRows = partChunks.joined().map(\.rows).max() ?? 0
+        let maxChunkRows = partChunks.joined().map(\.rows.count).max() ?? 0
         let scratch = (0..<parts).map { _ in
             Scratch(columnGradient: .allocate(capacity: (maxBlockRows + mr) * pixels),
                     samples: .allocate(capacity: (maxChunkRows + nr - 1) / nr * nr * pixels),
@@ -398,7 +397,7 @@ struct TiledBackward: Sendable {
         var windowGroup = -1, span = SamplingPlan.Window()
         for index in chunk.blocks {
             let block = blocks[index]
-            let (sampleRow, partial) = (block.firstRow - chunk.firstRow, slot.partials + index * partialStride)
+            let (sampleRow, partial) = (block.firstRow - chunk.rows.lowerBound, slot.partials + index * partialStride)
             // One window per offset group of the chunk (its blocks are in channel order).
             let channelsLast = Self.samplesTapMajor(block) && pointers.finite
             if channelsLast && block.offsetGroup != windowGroup {
@@ -428,7 +427,7 @@ struct TiledBackward: Sendable {
             }
         }
         // gweight[o, row] += Σ_pixels gy[o][pixel] · s[row][pixel], on the stored value, pixels in order.
-        let columnBlocks = (chunk.rows + nr - 1) / nr
+        let columnBlocks = (chunk.rows.count + nr - 1) / nr
         for sliver in 0..<outputSlivers.slivers {
             let start = outputSlivers.start(sliver), live = outputSlivers.start(sliver + 1) - start
             let firstOutput = chunk.group * cog + start
@@ -436,8 +435,8 @@ struct TiledBackward: Sendable {
             let stored = microkernel.storedRows(liveRows: live)
             for column in 0..<columnBlocks {
                 let b = UnsafePointer(scratch.samples + column * pixels * nr)
-                let c = pointers.gweight + firstOutput * rows + chunk.firstRow + column * nr
-                let columns = min(nr, chunk.rows - column * nr)
+                let c = pointers.gweight + firstOutput * rows + chunk.rows.lowerBound + column * nr
+                let columns = min(nr, chunk.rows.count - column * nr)
                 if stored == live && columns == nr {
                     microkernel.multiply(valid, a, pixels, live, b, c, rows)
                 } else {
