@@ -170,8 +170,8 @@ final class MicrokernelConfigurationTests: XCTestCase {
     func testSelectionTakesTheFirstEntryThatFits() {
         let expectations: [(Accumulation, pixels: Int, hasAVX512F: Bool, name: String)] = [
             (.float32, 128, true, "14x32-avx512"), (.float16, 128, true, "12x32-f16acc-avx512"),
-            (.float32, 48, true, "6x16-avx2"), (.float16, 16, true, "6x16-f16acc-avx2"),
-            (.float32, 128, false, "6x16-avx2"), (.float16, 128, false, "6x16-f16acc-avx2"),
+            (.float32, 48, true, "6x16-inplace-avx2"), (.float16, 16, true, "6x16-f16acc-avx2"),
+            (.float32, 128, false, "6x16-inplace-avx2"), (.float16, 128, false, "6x16-f16acc-avx2"),
         ]
         for (accumulation, pixels, hasAVX512F, name) in expectations {
             let selected = MicrokernelConfiguration.selected(for: accumulation, pixelsPerTile: pixels, hasAVX512F: hasAVX512F)

@@ -1,22 +1,12 @@
-/// C[6×16] += A[6×k] · B[k×16]: the register-blocked FMA core of the tiled kernels.
+/// C[6×16] += A[6×k] · B[k×16]: the register-blocked FMA core of the AVX2 Float32 kernels.
 ///
-/// `a` is a packed sliver, k groups of 6 weights; `b` a packed panel block, k rows
-/// of 16 sampled values; `c` six rows of 16 accumulators with row stride `ldc`.
-/// Twelve ymm accumulators, two ymm loads and six broadcasts per k: the classic
-/// Haswell shape (BLIS's haswell sgemm kernel is 6×16). Kept out of line on purpose:
-/// inlined into its caller, LLVM fell back to 128-bit registers and a fifth of the speed.
-@inline(never)
-func microkernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    microkernel6x16Body(k, b, c, ldc) { i in
-        let w = a + 6 * i
-        return (w[0], w[1], w[2], w[3], w[4], w[5])
-    }
-}
-
-/// The 6×16 kernels' common body: `weights(i)` gives A's six values for k = i, from a packed
-/// sliver (`microkernel6x16`) or from six rows read in place (`microkernel6x16InPlace`). Inlined
-/// into each, so the closure vanishes; one FMA chain over k per element, from C's value.
+/// `weights(i)` gives A's six values for k = i: six rows read in place (`microkernel6x16InPlace`)
+/// or a column-major A (`microkernel6x16ColumnMajor`); `b` is a packed panel block, k rows of 16
+/// values; `c` six rows of 16 accumulators with row stride `ldc`. Twelve ymm accumulators, two ymm
+/// loads and six broadcasts per k: the classic Haswell shape (BLIS's haswell sgemm kernel is 6×16).
+/// Inlined into each kernel, so the closure vanishes; the kernels themselves stay out of line:
+/// inlined into its caller, LLVM fell back to 128-bit registers and a fifth of the speed. One FMA
+/// chain over k per element, from C's value.
 @inline(__always)
 func microkernel6x16Body(_ k: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                          _ weights: (Int) -> (Float, Float, Float, Float, Float, Float)) {

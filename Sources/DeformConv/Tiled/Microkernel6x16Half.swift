@@ -1,6 +1,6 @@
 /// C[6×16] ← fl16(C + A·B), one k at a time: the `fp16acc` microkernel.
 ///
-/// Same blocking as `microkernel6x16`, but after every update each accumulator is
+/// Same blocking as `microkernel6x16Body`, but after every update each accumulator is
 /// rounded to Float16 (F16C vcvtps2ph/vcvtph2ps on ymm), so that the sequence of
 /// roundings is exactly acc ← fl16(fl32(acc + w·s)). The operands are Float16
 /// values held in Float, so w·s is exact in Float32 and the FMA rounds only the sum.

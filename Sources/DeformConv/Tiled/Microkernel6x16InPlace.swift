@@ -4,8 +4,8 @@
 /// repeat the last one; all six rows of C are stored, so the caller gives them room.
 ///
 /// The AVX2 counterpart of the in-place AVX-512 kernels, for tiles that are not whole
-/// 32-pixel blocks and for CPUs without AVX-512F: `microkernel6x16`'s body, so the same
-/// FMA sequence per element and the same bits.
+/// 32-pixel blocks and for CPUs without AVX-512F, forward and backward: `microkernel6x16Body`,
+/// so the same FMA sequence per element and the same bits.
 @inline(never)
 func microkernel6x16InPlace(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
@@ -17,7 +17,7 @@ func microkernel6x16InPlace(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ r
 
 /// C[6×16] += A[6×k] · B[k×16] with A column-major: the values of step i at `a + i · lda`,
 /// row j at `+ min(j, rows − 1)` (a weight tensor read as Wᵀ in the backward). The AVX2
-/// counterpart of `microkernel14x32ColumnMajorAVX512`; `microkernel6x16`'s body, same bits.
+/// counterpart of `microkernel14x32ColumnMajorAVX512`; `microkernel6x16Body`, same bits.
 @inline(never)
 func microkernel6x16ColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
                                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {

@@ -13,7 +13,8 @@ import DeformConvAVX512
 struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// How the microkernel reads A, the weights.
     enum WeightLayout: Hashable, Sendable {
-        /// Slivers of `rows` output channels packed k-major once per call (`packWeightSliver`).
+        /// Slivers of `rows` output channels packed k-major once per call (`packWeightSliver`):
+        /// `fp16acc`'s 6×16 F16C kernel, whose weights are half values held in Float.
         case packedSlivers
         /// The weight tensor itself, one row pointer per output channel: no packing pass and no copy.
         case inPlace
@@ -21,7 +22,6 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
 
     /// The functions, one case per microkernel file.
     enum Function: Hashable, Sendable {
-        case float32x6x16AVX2
         case float16x6x16AVX2
         case float32x6x16InPlaceAVX2
         case float32x14x32AVX512
@@ -48,19 +48,23 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// 0.284 against 0.271–0.363 ms; tiles of 16 pixels, r50-c5 12.9–14.6 against 13.6–16.3 ms. The
     /// standard 128-pixel tiles with 14×32 beat both (r50-c5 12.1–12.7 ms), so it was removed rather than
     /// kept as a third Float32 kernel to maintain and test.
+    ///
+    /// There was also a 6×16 AVX2 Float32 entry over packed slivers, which the forward took on CPUs
+    /// without AVX-512F. Reading the weights in place gives the same bits without the packing pass
+    /// and its copy (r50-c5: 9.4 MB, fresh per call). 2-core Zen 3, perf samples of simd's forward
+    /// over 22 calls, two alternations, packed against in place: r50-c5 2701, 2623 against 2279, 2111;
+    /// r50-c4 2365, 2098 against 1917, 2204; g4dg4 979, 1031 against 1025, 847; s2-d2 927, 903 against
+    /// 891, 862. threaded r50-c5: median 13.1–18.1 ms against 11.0–12.7, extra memory 10.2 against
+    /// 1.2 MiB. So the in-place entry serves both passes, and that one was removed.
     static let table: [MicrokernelConfiguration] = [
         MicrokernelConfiguration(rows: 14, columns: 32, accumulation: .float32, instructionSet: .avx512,
                                  weightLayout: .inPlace, function: .float32x14x32AVX512),
         MicrokernelConfiguration(rows: 12, columns: 32, accumulation: .float16, instructionSet: .avx512,
                                  weightLayout: .inPlace, function: .float16x12x32AVX512),
         MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float32, instructionSet: .avx2,
-                                 weightLayout: .packedSlivers, function: .float32x6x16AVX2),
+                                 weightLayout: .inPlace, function: .float32x6x16InPlaceAVX2),
         MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float16, instructionSet: .avx2,
                                  weightLayout: .packedSlivers, function: .float16x6x16AVX2),
-        // Last, so that the forward on AVX2 keeps its packed slivers; `TiledBackward` takes it
-        // where 14×32 does not fit, since its A operands (Wᵀ and gy) are read in place.
-        MicrokernelConfiguration(rows: 6, columns: 16, accumulation: .float32, instructionSet: .avx2,
-                                 weightLayout: .inPlace, function: .float32x6x16InPlaceAVX2),
     ]
 
     /// The fewest live rows `multiply` computes without rows past them (it has kernels for every count
@@ -133,7 +137,6 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                   _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, columnMajor: Bool = false) {
         precondition(!columnMajor || weightLayout == .inPlace && accumulation == .float32, "\(name) has no column-major form")
         switch function {
-        case .float32x6x16AVX2: microkernel6x16(k, a, b, c, ldc)
         case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
         case .float32x6x16InPlaceAVX2:
             if columnMajor { microkernel6x16ColumnMajor(k, a, lda, liveRows, b, c, ldc) } else { microkernel6x16InPlace(k, a, lda, liveRows, b, c, ldc) }

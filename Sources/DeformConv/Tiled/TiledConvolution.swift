@@ -46,9 +46,9 @@ public struct Tiling: Hashable, Sendable {
 /// into work items of (image, convolution group, tile of pixels). For each item a
 /// sampling plan is built, then for each block of channels the bilinear samples are
 /// written into a packed panel in cache and an FMA microkernel (an entry of
-/// `MicrokernelConfiguration.table`) multiplies the weights by it: weights packed
-/// once per call into k-major slivers for the 6×16 AVX2 kernels, read in place by
-/// the 32-pixel-wide AVX-512 ones (14×32, and 12×32 for `fp16acc`).
+/// `MicrokernelConfiguration.table`) multiplies the weights by it: weights read in
+/// place by the Float32 kernels (14×32 AVX-512, 6×16 AVX2) and by `fp16acc`'s 12×32
+/// AVX-512 one, packed once per call into k-major slivers for its 6×16 F16C one.
 ///
 /// Every output element is summed by one work item in one fixed order (bias, then
 /// channels, taps inside), whatever the thread count: results are bit-identical
