@@ -1,7 +1,7 @@
 /// Tiled, vectorised Float32 kernel on one thread: a sampling plan per tile of
 /// pixels, bilinear samples packed into a panel in cache, and an FMA microkernel
-/// (14×32 on AVX-512 where the CPU has it, reading the weights in place; else 6×16
-/// on AVX2 over weights packed once per call; same bits either way); with at least 16 tiles per
+/// (14×32 on AVX-512 where the CPU has it, else 6×16 on AVX2, both reading the weights in
+/// place; same bits either way); with at least 16 tiles per
 /// group, channels-last sampling instead (`ChannelsLastConvolution`). See `TiledConvolution` and
 /// `MicrokernelConfiguration.table`.
 public struct SimdKernel: Float32Kernel {

@@ -9,6 +9,7 @@ struct OutputTiles: Sendable {
     let taps: Int
     /// Pixels per image: Ho·Wo.
     let plane: Int
+    /// Tiles per image.
     let perImage: Int
 
     init(_ problem: DeformConvProblem, pixelsPerTile: Int) {

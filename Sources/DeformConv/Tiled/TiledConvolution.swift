@@ -107,7 +107,7 @@ struct TiledConvolution: Sendable {
     var nr: Int { microkernel.columns }
 
     /// Whether the microkernel reads the weights where they are instead of from packed slivers
-    /// (the 32-wide AVX-512 kernels: measured faster without packing, see their files).
+    /// (every entry but fp16acc's 6×16 F16C one: measured faster without packing, see the table).
     var readsWeightsInPlace: Bool { microkernel.weightLayout == .inPlace }
 
     /// The first output channel (within the group) of sliver `sliver`, for `sliver` in 0...slivers.
