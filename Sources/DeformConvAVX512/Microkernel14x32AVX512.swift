@@ -10,23 +10,23 @@
 /// ports absorb.
 @inline(never)
 public func microkernel14x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    inPlaceBody(14, k, a, lda, rows, b, c, ldc)
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
+    inPlaceBody(14, k, a, lda, rows, b, c, ldc, accumulating)
 }
 
 /// The 14×32 kernel without its last row: C[13×32] += A · B, same operations per element. For
 /// slivers of 13 output channels (`MicrokernelConfiguration.multiply` picks it by the live rows).
 @inline(never)
 public func microkernel13x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    inPlaceBody(13, k, a, lda, rows, b, c, ldc)
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
+    inPlaceBody(13, k, a, lda, rows, b, c, ldc, accumulating)
 }
 
 /// The 14×32 kernel without its last two rows: C[12×32] += A · B, same operations per element.
 @inline(never)
 public func microkernel12x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    inPlaceBody(12, k, a, lda, rows, b, c, ldc)
+                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
+    inPlaceBody(12, k, a, lda, rows, b, c, ldc, accumulating)
 }
 
 /// C[14×32] += A[14×k] · B[k×32] with A column-major: the values of step i are contiguous at
@@ -36,22 +36,22 @@ public func microkernel12x32AVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: I
 /// row-pointer kernels.
 @inline(never)
 public func microkernel14x32ColumnMajorAVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    columnMajorBody(14, k, a, lda, rows, b, c, ldc)
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
+    columnMajorBody(14, k, a, lda, rows, b, c, ldc, accumulating)
 }
 
 /// The column-major kernel without its last row (slivers of 13).
 @inline(never)
 public func microkernel13x32ColumnMajorAVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    columnMajorBody(13, k, a, lda, rows, b, c, ldc)
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
+    columnMajorBody(13, k, a, lda, rows, b, c, ldc, accumulating)
 }
 
 /// The column-major kernel without its last two rows (slivers of 12).
 @inline(never)
 public func microkernel12x32ColumnMajorAVX512(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    columnMajorBody(12, k, a, lda, rows, b, c, ldc)
+                                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
+    columnMajorBody(12, k, a, lda, rows, b, c, ldc, accumulating)
 }
 
 typealias Step = (Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float)
@@ -59,11 +59,11 @@ typealias Step = (Float, Float, Float, Float, Float, Float, Float, Float, Float,
 /// The column-major kernels' A: row j of step i at `a + i · lda + min(j, rows − 1)`.
 @inline(__always)
 func columnMajorBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
     let last = rows - 1
     let (o1, o2, o3, o4, o5, o6) = (min(1, last), min(2, last), min(3, last), min(4, last), min(5, last), min(6, last))
     let (o7, o8, o9, o10, o11, o12, o13) = (min(7, last), min(8, last), min(9, last), min(10, last), min(11, last), min(12, last), min(13, last))
-    microkernelBody(height, k, b, c, ldc) { i in
+    microkernelBody(height, k, b, c, ldc, accumulating) { i in
         let w = a + i * lda
         return (w[0], w[o1], w[o2], w[o3], w[o4], w[o5], w[o6], w[o7], w[o8], w[o9], w[o10], w[o11], w[o12], w[o13])
     }
@@ -72,23 +72,25 @@ func columnMajorBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: 
 /// The row-pointer kernels' A: row i at `a + min(i, rows − 1) · lda`.
 @inline(__always)
 func inPlaceBody(_ height: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
     let last = rows - 1
     let a0 = a, a1 = a + min(1, last) * lda, a2 = a + min(2, last) * lda, a3 = a + min(3, last) * lda
     let a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda, a6 = a + min(6, last) * lda
     let a7 = a + min(7, last) * lda, a8 = a + min(8, last) * lda, a9 = a + min(9, last) * lda
     let a10 = a + min(10, last) * lda, a11 = a + min(11, last) * lda, a12 = a + min(12, last) * lda
     let a13 = a + min(13, last) * lda
-    microkernelBody(height, k, b, c, ldc) { i in
+    microkernelBody(height, k, b, c, ldc, accumulating) { i in
         (a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i], a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i])
     }
 }
 
 /// The kernels' common body; `height` (12, 13 or 14) is a constant at each call, so the rows past it
 /// vanish, and `weights(i)` gives A's values of step i (inlined, so the reads of rows past `height` too).
+/// Where not `accumulating` the FMA chains start from +0 without reading C: the same bits as from a C
+/// cleared to +0, without the clearing pass (the backward's T and its first tile of gweight).
 @inline(__always)
 func microkernelBody(_ height: Int, _ k: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                     _ weights: (Int) -> Step) {
+                     _ accumulating: Bool, _ weights: (Int) -> Step) {
     typealias V = SIMD16<Float>
     let stride = 4 * ldc
     let r0 = UnsafeMutableRawPointer(c)
@@ -105,21 +107,26 @@ func microkernelBody(_ height: Int, _ k: Int, _ b: UnsafePointer<Float>, _ c: Un
     let r11 = r10 + stride
     let r12 = r11 + stride
     let r13 = r12 + stride
-    var c0a = r0.loadUnaligned(as: V.self), c0b = r0.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c1a = r1.loadUnaligned(as: V.self), c1b = r1.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c2a = r2.loadUnaligned(as: V.self), c2b = r2.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c3a = r3.loadUnaligned(as: V.self), c3b = r3.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c4a = r4.loadUnaligned(as: V.self), c4b = r4.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c5a = r5.loadUnaligned(as: V.self), c5b = r5.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c6a = r6.loadUnaligned(as: V.self), c6b = r6.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c7a = r7.loadUnaligned(as: V.self), c7b = r7.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c8a = r8.loadUnaligned(as: V.self), c8b = r8.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c9a = r9.loadUnaligned(as: V.self), c9b = r9.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c10a = r10.loadUnaligned(as: V.self), c10b = r10.loadUnaligned(fromByteOffset: 64, as: V.self)
-    var c11a = r11.loadUnaligned(as: V.self), c11b = r11.loadUnaligned(fromByteOffset: 64, as: V.self)
+    var c0a = V(), c0b = V(), c1a = V(), c1b = V(), c2a = V(), c2b = V(), c3a = V(), c3b = V()
+    var c4a = V(), c4b = V(), c5a = V(), c5b = V(), c6a = V(), c6b = V(), c7a = V(), c7b = V()
+    var c8a = V(), c8b = V(), c9a = V(), c9b = V(), c10a = V(), c10b = V(), c11a = V(), c11b = V()
     var c12a = V(), c12b = V(), c13a = V(), c13b = V()
-    if height > 12 { c12a = r12.loadUnaligned(as: V.self); c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self) }
-    if height > 13 { c13a = r13.loadUnaligned(as: V.self); c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self) }
+    if accumulating {
+        c0a = r0.loadUnaligned(as: V.self); c0b = r0.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c1a = r1.loadUnaligned(as: V.self); c1b = r1.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c2a = r2.loadUnaligned(as: V.self); c2b = r2.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c3a = r3.loadUnaligned(as: V.self); c3b = r3.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c4a = r4.loadUnaligned(as: V.self); c4b = r4.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c5a = r5.loadUnaligned(as: V.self); c5b = r5.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c6a = r6.loadUnaligned(as: V.self); c6b = r6.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c7a = r7.loadUnaligned(as: V.self); c7b = r7.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c8a = r8.loadUnaligned(as: V.self); c8b = r8.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c9a = r9.loadUnaligned(as: V.self); c9b = r9.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c10a = r10.loadUnaligned(as: V.self); c10b = r10.loadUnaligned(fromByteOffset: 64, as: V.self)
+        c11a = r11.loadUnaligned(as: V.self); c11b = r11.loadUnaligned(fromByteOffset: 64, as: V.self)
+        if height > 12 { c12a = r12.loadUnaligned(as: V.self); c12b = r12.loadUnaligned(fromByteOffset: 64, as: V.self) }
+        if height > 13 { c13a = r13.loadUnaligned(as: V.self); c13b = r13.loadUnaligned(fromByteOffset: 64, as: V.self) }
+    }
     var pb = UnsafeRawPointer(b)
     for i in 0..<k {
         let s0 = pb.loadUnaligned(as: V.self), s1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)

@@ -37,7 +37,7 @@ struct MicrokernelTester {
     }
 
     func tiling(pixels: Int, reductionRows: Int) -> Tiling {
-        Tiling(pixelsPerTile: pixels, reductionRows: reductionRows, microkernel: configuration)
+        Tiling(pixelsPerTile: pixels, backwardPixelsPerTile: pixels, reductionRows: reductionRows, microkernel: configuration)
     }
 
     /// Random inputs as the entry's kernel receives them: `FP16AccKernel` rounds x, weight,
@@ -151,7 +151,7 @@ final class MicrokernelConfigurationTests: XCTestCase {
             let gy = backwardGy(s, &rng).map { Float($0) }
             let p = try s.problem()
             let results = entries.map { entry in
-                TiledBackward(p, tiling: Tiling(pixelsPerTile: 64, reductionRows: 256, microkernel: entry)).run(data.float, gy: gy, threads: 2)
+                TiledBackward(p, tiling: Tiling(pixelsPerTile: 64, backwardPixelsPerTile: 64, reductionRows: 256, microkernel: entry)).run(data.float, gy: gy, threads: 2)
             }
             // Counts of elements whose bits differ, so that a failure names how many and not all values.
             func differing(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
@@ -181,6 +181,36 @@ final class MicrokernelConfigurationTests: XCTestCase {
             for accumulation in [Accumulation.float32, .float16] {
                 XCTAssertTrue(MicrokernelConfiguration.table.contains { $0.fits(accumulation, pixelsPerTile: pixels, hasAVX512F: false) },
                               "no AVX2 entry for \(accumulation), tile \(pixels)")
+            }
+        }
+    }
+
+    /// Without `accumulating`, each Float32 in-place entry gives C = A·B in the bits of C += A·B on a C
+    /// of +0, whatever C held (NaN here), for every live row count, row-pointer and column-major A.
+    func testNonAccumulatingCallsIgnoreC() {
+        let entries = MicrokernelConfiguration.table.filter {
+            $0.weightLayout == .inPlace && $0.accumulation == .float32 && $0.instructionSet.isAvailable()
+        }
+        XCTAssertEqual(entries.count, Self.cpuReportsAVX512F ? 2 : 1, "\(entries)")
+        var rng = TestRNG(seed: 17)
+        for entry in entries {
+            let (k, mr, nr) = (37, entry.rows, entry.columns)
+            let a = (0..<(k * mr)).map { _ in Float(rng.int(-999, 999)) / 97 }
+            let b = (0..<(k * nr)).map { _ in Float(rng.int(-999, 999)) / 89 }
+            for live in 1...mr {
+                for columnMajor in [false, true] {
+                    // Row-pointer A: row i at i·k; column-major A: step i at i·mr.
+                    let lda = columnMajor ? mr : k
+                    func product(_ start: Float, accumulating: Bool) -> [UInt32] {
+                        var c = [Float](repeating: start, count: mr * nr)
+                        c.withUnsafeMutableBufferPointer { cp in
+                            entry.multiply(k, a, lda, live, b, cp.baseAddress!, nr, columnMajor: columnMajor, accumulating: accumulating)
+                        }
+                        return c.prefix(live * nr).map(\.bitPattern)
+                    }
+                    XCTAssertEqual(product(.nan, accumulating: false), product(0, accumulating: true),
+                                   "\(entry), \(live) live rows, column-major \(columnMajor)")
+                }
             }
         }
     }

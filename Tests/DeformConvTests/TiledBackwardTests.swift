@@ -24,8 +24,9 @@ final class TiledBackwardTests: XCTestCase {
     }
 
     /// The standard tiles (T of the channels-last scatter from packed weights as Tᵀ, and as T
-    /// transposed, forced) and tiles of one and three 16-pixel blocks.
-    static let tilings = [Tiling(channelsLast: true), Tiling(channelsLast: false), Tiling(pixelsPerTile: 16), Tiling(pixelsPerTile: 48)]
+    /// transposed, forced), the forward's 128 pixels, and tiles of one and three 16-pixel blocks.
+    static let tilings = [Tiling(channelsLast: true), Tiling(channelsLast: false), Tiling(backwardPixelsPerTile: 128),
+                          Tiling(backwardPixelsPerTile: 16), Tiling(backwardPixelsPerTile: 48)]
 
     func testSimdAndThreadedDeclareTheBackward() {
         XCTAssertEqual(SimdKernel().passes, [.forward, .backward])
@@ -55,7 +56,7 @@ final class TiledBackwardTests: XCTestCase {
                 let kernel = SimdKernel(tiling: tiling)
                 let got = try backwardGradients(kernel, p, data, gy: gy, half: half)
                 let comparison = compareGradients(got, exact, s, precision: half ? .float32ToHalf : .float32)
-                XCTAssertEqual(comparison.failed, [], "\(s) tiles of \(tiling.pixelsPerTile)")
+                XCTAssertEqual(comparison.failed, [], "\(s) tiles of \(tiling.backwardPixelsPerTile)")
                 worst = max(worst, comparison.worstRatio)
                 checked += comparison.checked
             }
@@ -98,13 +99,13 @@ final class TiledBackwardTests: XCTestCase {
             let data = backwardData(s, &rng, offsets: .mixed(range: 3))
             let gy = backwardGy(s, &rng)
             let p = try s.problem()
-            for tiling in [Tiling(channelsLast: true), Tiling(channelsLast: false), Tiling(pixelsPerTile: 16)] {
+            for tiling in [Tiling(channelsLast: true), Tiling(channelsLast: false), Tiling(backwardPixelsPerTile: 16)] {
                 let simd = try XCTUnwrap(SimdKernel(tiling: tiling).backward(p, data.float, gy: gy.map { Float($0) }))
                 for threads in [1, 2, 3, 8] {
                     let kernel = ThreadedKernel(threads: 1, tiling: tiling).with(threads: threads)
                     XCTAssertEqual(kernel.threads, threads)
                     let got = try XCTUnwrap(kernel.backward(p, data.float, gy: gy.map { Float($0) }))
-                    let label = "\(s) tiles of \(tiling.pixelsPerTile), \(threads) threads"
+                    let label = "\(s) tiles of \(tiling.backwardPixelsPerTile), \(threads) threads"
                     XCTAssertEqual(got.gx.map(\.bitPattern), simd.gx.map(\.bitPattern), label)
                     XCTAssertEqual(got.gweight.map(\.bitPattern), simd.gweight.map(\.bitPattern), label)
                     XCTAssertEqual(got.goffsets.map(\.bitPattern), simd.goffsets.map(\.bitPattern), label)

@@ -6,19 +6,24 @@
 /// loads and six broadcasts per k: the classic Haswell shape (BLIS's haswell sgemm kernel is 6×16).
 /// Inlined into each kernel, so the closure vanishes; the kernels themselves stay out of line:
 /// inlined into its caller, LLVM fell back to 128-bit registers and a fifth of the speed. One FMA
-/// chain over k per element, from C's value.
+/// chain over k per element, from C's value, or from +0 without reading C where not `accumulating`
+/// (the same bits as from a C cleared to +0, without the clearing pass).
 @inline(__always)
-func microkernel6x16Body(_ k: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+func microkernel6x16Body(_ k: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool,
                          _ weights: (Int) -> (Float, Float, Float, Float, Float, Float)) {
     typealias V = SIMD8<Float>
     let c0 = UnsafeMutableRawPointer(c), c1 = UnsafeMutableRawPointer(c + ldc), c2 = UnsafeMutableRawPointer(c + 2 * ldc)
     let c3 = UnsafeMutableRawPointer(c + 3 * ldc), c4 = UnsafeMutableRawPointer(c + 4 * ldc), c5 = UnsafeMutableRawPointer(c + 5 * ldc)
-    var c00 = c0.loadUnaligned(as: V.self), c01 = c0.loadUnaligned(fromByteOffset: 32, as: V.self)
-    var c10 = c1.loadUnaligned(as: V.self), c11 = c1.loadUnaligned(fromByteOffset: 32, as: V.self)
-    var c20 = c2.loadUnaligned(as: V.self), c21 = c2.loadUnaligned(fromByteOffset: 32, as: V.self)
-    var c30 = c3.loadUnaligned(as: V.self), c31 = c3.loadUnaligned(fromByteOffset: 32, as: V.self)
-    var c40 = c4.loadUnaligned(as: V.self), c41 = c4.loadUnaligned(fromByteOffset: 32, as: V.self)
-    var c50 = c5.loadUnaligned(as: V.self), c51 = c5.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+    if accumulating {
+        c00 = c0.loadUnaligned(as: V.self); c01 = c0.loadUnaligned(fromByteOffset: 32, as: V.self)
+        c10 = c1.loadUnaligned(as: V.self); c11 = c1.loadUnaligned(fromByteOffset: 32, as: V.self)
+        c20 = c2.loadUnaligned(as: V.self); c21 = c2.loadUnaligned(fromByteOffset: 32, as: V.self)
+        c30 = c3.loadUnaligned(as: V.self); c31 = c3.loadUnaligned(fromByteOffset: 32, as: V.self)
+        c40 = c4.loadUnaligned(as: V.self); c41 = c4.loadUnaligned(fromByteOffset: 32, as: V.self)
+        c50 = c5.loadUnaligned(as: V.self); c51 = c5.loadUnaligned(fromByteOffset: 32, as: V.self)
+    }
     var pb = UnsafeRawPointer(b)
     for i in 0..<k {
         let b0 = pb.loadUnaligned(as: V.self), b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)

@@ -8,11 +8,11 @@
 /// so the same FMA sequence per element and the same bits.
 @inline(never)
 func microkernel6x16InPlace(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
     let last = rows - 1
     let a0 = a, a1 = a + min(1, last) * lda, a2 = a + min(2, last) * lda
     let a3 = a + min(3, last) * lda, a4 = a + min(4, last) * lda, a5 = a + min(5, last) * lda
-    microkernel6x16Body(k, b, c, ldc) { i in (a0[i], a1[i], a2[i], a3[i], a4[i], a5[i]) }
+    microkernel6x16Body(k, b, c, ldc, accumulating) { i in (a0[i], a1[i], a2[i], a3[i], a4[i], a5[i]) }
 }
 
 /// C[6×16] += A[6×k] · B[k×16] with A column-major: the values of step i at `a + i · lda`,
@@ -20,10 +20,10 @@ func microkernel6x16InPlace(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ r
 /// counterpart of `microkernel14x32ColumnMajorAVX512`; `microkernel6x16Body`, same bits.
 @inline(never)
 func microkernel6x16ColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ rows: Int, _ b: UnsafePointer<Float>,
-                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulating: Bool) {
     let last = rows - 1
     let (o1, o2, o3, o4, o5) = (min(1, last), min(2, last), min(3, last), min(4, last), min(5, last))
-    microkernel6x16Body(k, b, c, ldc) { i in
+    microkernel6x16Body(k, b, c, ldc, accumulating) { i in
         let w = a + i * lda
         return (w[0], w[o1], w[o2], w[o3], w[o4], w[o5])
     }

@@ -130,16 +130,23 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// the in-place kernels find row i at `a + min(i, liveRows − 1) · lda` and the packed ones ignore
     /// both. With `columnMajor` (the Float32 in-place entries only: the backward's T = Wᵀ·gy on the
     /// weight tensor itself) step i's values are at `a + i · lda` instead, row j at `+ min(j, liveRows − 1)`.
+    /// Without `accumulating` (the Float32 in-place entries only) C = A · B: the sums start from +0 and
+    /// C is only written, so the caller need not clear it (the same bits as clearing it first).
     /// Inlined into the macro-kernel's block loop, so that the call stays a direct one: the switch is
     /// on values that are fixed for the whole call, and the branch predictor learns them.
     @inline(__always)
     func multiply(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ liveRows: Int,
-                  _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, columnMajor: Bool = false) {
+                  _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, columnMajor: Bool = false, accumulating: Bool = true) {
         precondition(!columnMajor || weightLayout == .inPlace && accumulation == .float32, "\(name) has no column-major form")
+        precondition(accumulating || weightLayout == .inPlace && accumulation == .float32, "\(name) always accumulates")
         switch function {
         case .float16x6x16AVX2: microkernel6x16RoundingToHalf(k, a, b, c, ldc)
         case .float32x6x16InPlaceAVX2:
-            if columnMajor { microkernel6x16ColumnMajor(k, a, lda, liveRows, b, c, ldc) } else { microkernel6x16InPlace(k, a, lda, liveRows, b, c, ldc) }
+            if columnMajor {
+                microkernel6x16ColumnMajor(k, a, lda, liveRows, b, c, ldc, accumulating)
+            } else {
+                microkernel6x16InPlace(k, a, lda, liveRows, b, c, ldc, accumulating)
+            }
         case .float32x14x32AVX512:
             // Slivers of 12 or 13 channels (balanced slivers, or a short last one) take the kernels
             // without the rows they would waste; the same operations per element, so the same bits.
@@ -151,7 +158,7 @@ struct MicrokernelConfiguration: Hashable, Sendable, CustomStringConvertible {
             case (12, true): microkernel12x32ColumnMajorAVX512
             case (_, true): microkernel14x32ColumnMajorAVX512
             }
-            kernel(k, a, lda, liveRows, b, c, ldc)
+            kernel(k, a, lda, liveRows, b, c, ldc, accumulating)
         case .float16x12x32AVX512: microkernel12x32RoundingToHalfAVX512(k, a, lda, liveRows, b, c, ldc)
         }
     }

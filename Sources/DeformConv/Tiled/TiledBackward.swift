@@ -1,7 +1,7 @@
 import Dispatch
 
 /// The backward macro-kernel shared by `simd` and `threaded` (SPEC section 7), tiled like the
-/// forward. The output pixels are cut into tiles of `Tiling.pixelsPerTile`, the channels into a
+/// forward. The output pixels are cut into tiles of `Tiling.backwardPixelsPerTile`, the channels into a
 /// fixed list of *blocks* (never crossing a convolution group or an offset group; the list depends
 /// on the problem alone). Each thread owns a contiguous run of blocks, cut into *chunks* of blocks
 /// of one convolution group. The tiles of all images, in order, are processed in *waves* of a few
@@ -35,7 +35,8 @@ import Dispatch
 ///   partials of the offset group's blocks added in block (channel) order.
 ///   Which of the two a block takes depends on the data (finite x, the window's size), not on the threads.
 /// - gweight[o, c', tap]: only the thread owning c' updates it; order: images and tiles ascending,
-///   pixels of the tile ascending (the microkernel's k loop, one FMA chain on the stored value).
+///   pixels of the tile ascending (the microkernel's k loop, one FMA chain on the stored value; the
+///   first tile's from +0, without reading gweight, which is therefore never cleared).
 /// - gbias[o]: 16 lanes over each image's pixels in order, images ascending, a scalar tail, then
 ///   the lanes added in lane order; each o by one thread.
 /// - t: Σ_o in order (the microkernel's k loop), from +0.
@@ -109,7 +110,7 @@ struct TiledBackward: Sendable {
 
     init(_ problem: DeformConvProblem, tiling: Tiling) {
         self.problem = problem
-        tiles = OutputTiles(problem, pixelsPerTile: tiling.pixelsPerTile)
+        tiles = OutputTiles(problem, pixelsPerTile: tiling.backwardPixelsPerTile)
         let pixels = tiles.pixels, taps = tiles.taps
         microkernel = .inPlace(forcedBy: tiling, pixelsPerTile: pixels)
         outputSlivers = SliverPartition(problem.outputChannelsPerGroup, microkernel)
@@ -216,7 +217,8 @@ struct TiledBackward: Sendable {
         let p = problem
         var gx = TiledConvolution.zeros(p.xCount, threads: threads)
         var goffsets = TiledConvolution.zeros(p.offsetsCount, threads: threads)
-        var gweight = TiledConvolution.zeros(p.weightCount, threads: threads)
+        // Not cleared: the first tile's GEMM writes every element (`process`), the others add to it.
+        var gweight = [Float](unsafeUninitializedCapacity: p.weightCount) { _, initialized in initialized = p.weightCount }
 
         let parts = max(1, min(threads, blocks.count))
         let partChunks = (0..<parts).map { chunks(blocks.count * $0 / parts ..< blocks.count * ($0 + 1) / parts) }
@@ -426,7 +428,9 @@ struct TiledBackward: Sendable {
                                  sampleRow: sampleRow, partial: partial, n: n)
             }
         }
-        // gweight[o, row] += Σ_pixels gy[o][pixel] · s[row][pixel], on the stored value, pixels in order.
+        // gweight[o, row] += Σ_pixels gy[o][pixel] · s[row][pixel], on the stored value, pixels in order;
+        // the first tile's sums start from +0 and are stored without reading gweight (not cleared).
+        let accumulating = item > 0
         let columnBlocks = (chunk.rows.count + nr - 1) / nr
         for sliver in 0..<outputSlivers.slivers {
             let start = outputSlivers.start(sliver), live = outputSlivers.start(sliver + 1) - start
@@ -438,15 +442,17 @@ struct TiledBackward: Sendable {
                 let c = pointers.gweight + firstOutput * rows + chunk.rows.lowerBound + column * nr
                 let columns = min(nr, chunk.rows.count - column * nr)
                 if stored == live && columns == nr {
-                    microkernel.multiply(valid, a, pixels, live, b, c, rows)
+                    microkernel.multiply(valid, a, pixels, live, b, c, rows, accumulating: accumulating)
                 } else {
                     // An edge: through the scratch tile, so that nothing past the live rows and
                     // columns (another thread's gweight) is stored.
                     let tile = scratch.tile
-                    for r in 0..<mr {
-                        for j in 0..<nr { tile[r * nr + j] = r < live && j < columns ? c[r * rows + j] : 0 }
+                    if accumulating {
+                        for r in 0..<mr {
+                            for j in 0..<nr { tile[r * nr + j] = r < live && j < columns ? c[r * rows + j] : 0 }
+                        }
                     }
-                    microkernel.multiply(valid, a, pixels, live, b, tile, nr)
+                    microkernel.multiply(valid, a, pixels, live, b, tile, nr, accumulating: accumulating)
                     for r in 0..<live {
                         (c + r * rows).update(from: tile + r * nr, count: columns)
                     }
@@ -481,12 +487,11 @@ struct TiledBackward: Sendable {
     func multiplyColumnMajor(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, _ b: UnsafePointer<Float>,
                              columnBlocks: Int, into c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         let slivers = SliverPartition(rows, microkernel)
-        // Every row the microkernel stores: the live ones, and past them those a short last sliver adds.
-        let lastStart = slivers.start(slivers.slivers - 1)
-        c.initialize(repeating: 0, count: (lastStart + microkernel.storedRows(liveRows: rows - lastStart)) * ldc)
+        // Each C element in one call over all k, so its sums start from +0 there and C is not cleared.
         @inline(__always) func multiply(_ sliver: Int, _ columnBlock: Int) {
             let start = slivers.start(sliver), live = slivers.start(sliver + 1) - start
-            microkernel.multiply(k, a + start, lda, live, b + columnBlock * k * nr, c + start * ldc + columnBlock * nr, ldc, columnMajor: true)
+            microkernel.multiply(k, a + start, lda, live, b + columnBlock * k * nr, c + start * ldc + columnBlock * nr, ldc,
+                                 columnMajor: true, accumulating: false)
         }
         // The operand that fits L1 is the one reused: a block of B while it is at most 16 KiB
         // (k · nr values; r50-c3's Co/groups of 128), else the sliver of A (r50-c5: 512 lines).

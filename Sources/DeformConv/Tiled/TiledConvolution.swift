@@ -9,8 +9,17 @@ enum Accumulation: Sendable {
 
 /// Tile sizes of the tiled kernels, and (for tests) the microkernel they use.
 public struct Tiling: Hashable, Sendable {
-    /// Output pixels per tile (a multiple of 16, the width of the narrowest microkernel).
+    /// Output pixels per tile of the forward (a multiple of 16, the width of the narrowest microkernel).
     public var pixelsPerTile: Int
+    /// Output pixels per tile of the backward (a multiple of 16). Twice the forward's by default: the
+    /// backward's threads share out channel blocks, not tiles, so a wider tile costs it no parallelism,
+    /// and each tile adds one pass of gweight's GEMM over gweight (its k is the tile's pixels) and one
+    /// read of the weights for T. Tiles of 256 against 128, simd and threaded backward, two alternations
+    /// on a quiet 2-core Zen 4 (ms, median): r50-c5 25.0, 24.6 against 27.1, 27.1 (threaded 12.8, 13.1
+    /// against 13.5, 14.3); r50-c3 threaded 17.4, 17.5 against 19.4, 18.2; s2-d2 threaded 4.22, 4.22
+    /// against 4.43, 4.46; r50-c4, b8-c64 and g4dg4 within the noise. The forward keeps 128: its
+    /// threads share out tiles, and r50-c5's plane is two tiles of 128.
+    public var backwardPixelsPerTile: Int
     /// Panel rows per reduction block, rounded down to whole channels (at least one channel).
     public var reductionRows: Int
     /// The entry of `MicrokernelConfiguration.table` to use, or nil for the first that fits. A forced
@@ -21,20 +30,24 @@ public struct Tiling: Hashable, Sendable {
     /// to let `TiledConvolution` and `TiledBackward` choose; tests force both.
     var channelsLast: Bool?
 
-    public init(pixelsPerTile: Int = 128, reductionRows: Int = 256) {
-        self.init(pixelsPerTile: pixelsPerTile, reductionRows: reductionRows, microkernel: nil)
+    public init(pixelsPerTile: Int = 128, backwardPixelsPerTile: Int = 256, reductionRows: Int = 256) {
+        self.init(pixelsPerTile: pixelsPerTile, backwardPixelsPerTile: backwardPixelsPerTile, reductionRows: reductionRows, microkernel: nil)
     }
 
-    init(pixelsPerTile: Int = 128, reductionRows: Int = 256, microkernel: MicrokernelConfiguration? = nil, channelsLast: Bool) {
-        self.init(pixelsPerTile: pixelsPerTile, reductionRows: reductionRows, microkernel: microkernel)
+    init(pixelsPerTile: Int = 128, backwardPixelsPerTile: Int = 256, reductionRows: Int = 256, microkernel: MicrokernelConfiguration? = nil,
+         channelsLast: Bool) {
+        self.init(pixelsPerTile: pixelsPerTile, backwardPixelsPerTile: backwardPixelsPerTile, reductionRows: reductionRows, microkernel: microkernel)
         self.channelsLast = channelsLast
     }
 
-    init(pixelsPerTile: Int, reductionRows: Int, microkernel: MicrokernelConfiguration?) {
+    init(pixelsPerTile: Int, backwardPixelsPerTile: Int = 256, reductionRows: Int, microkernel: MicrokernelConfiguration?) {
         let granularity = MicrokernelConfiguration.pixelGranularity
-        precondition(pixelsPerTile > 0 && pixelsPerTile % granularity == 0, "pixelsPerTile must be a positive multiple of \(granularity)")
+        for pixels in [pixelsPerTile, backwardPixelsPerTile] {
+            precondition(pixels > 0 && pixels % granularity == 0, "pixels per tile must be a positive multiple of \(granularity)")
+        }
         precondition(reductionRows > 0, "reductionRows must be positive")
         self.pixelsPerTile = pixelsPerTile
+        self.backwardPixelsPerTile = backwardPixelsPerTile
         self.reductionRows = reductionRows
         self.microkernel = microkernel
     }
