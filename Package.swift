@@ -17,6 +17,13 @@ let avx512Flags = ["-target-cpu", "skylake-avx512"]
 let avx512Flags: [String] = []
 #endif
 
+// The C intrinsics module: AVX2, as the Swift kernels' haswell target (without it, scalar loops only).
+#if arch(x86_64)
+let intrinsicsFlags = ["-mavx2", "-O3"]
+#else
+let intrinsicsFlags = ["-O3"]
+#endif
+
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(cpuFlags),
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
@@ -49,7 +56,9 @@ let package = Package(
                 .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
             ]
         ),
-        .target(name: "DeformConv", dependencies: ["DeformConvAVX512"], swiftSettings: kernelSettings),
+        // The pieces that need exact instructions (the 8×8 register transpose), in C with AVX2 intrinsics.
+        .target(name: "DeformConvIntrinsics", cSettings: [.unsafeFlags(intrinsicsFlags)]),
+        .target(name: "DeformConv", dependencies: ["DeformConvAVX512", "DeformConvIntrinsics"], swiftSettings: kernelSettings),
         // The harness, in layers whose dependencies point one way (README: Architecture):
         // file formats → scoring → suites, evaluation of sources, bench → reports. `Conformance`
         // re-exports them all for the command line and the tests.

@@ -17,8 +17,8 @@ struct MicrokernelTester {
     }
 
     /// One channel per reduction block (the most blocks), a block that is not a whole number
-    /// of 3×3 channels' rows (so 2 channels of 9), and the standard 256 rows.
-    static let reductionRows = [1, 20, 256]
+    /// of 3×3 channels' rows (so 2 channels of 9), and the standard 288 rows.
+    static let reductionRows = [1, 20, 288]
 
     /// Output channel counts that leave rows of the last sliver past Co: 2·mr + 1 channels in
     /// one group, mr + 1 per group in two groups, one channel; each on a plane of 7×7 = 49 pixels,
@@ -80,6 +80,23 @@ struct MicrokernelTester {
         }
     }
 
+    /// Offsets of up to ±40 in the first half of a 64×64 plane spread those tiles' corners over more than
+    /// a window holds (the whole image is 4096 positions of 32 channels), so the macro-kernel samples them
+    /// in place, and the tiles of the second half from windows: the scalar model's bits either way.
+    func testWindowsThatDoNotFitMatchTheScalarModel(seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        let problem = try TiledKernelTests.problem("ic32ih64oc8kh3ph1pw1", bias: true)
+        XCTAssertGreaterThan(64 * 64 * 32, ChannelsLastConvolution.windowCapacity, "the image must not fit a window", file: file, line: line)
+        var rng = TestRNG(seed: seed)
+        var inputs = inputs(problem, &rng)
+        let plane = problem.outputHeight * problem.outputWidth
+        for i in 0..<(2 * problem.offsetTaps * plane) where i % plane < plane / 2 { inputs.offsets[i] = rng.uniform(-40, 40) }
+        let expected = ScalarModel.output(problem, inputs, accumulation: configuration.accumulation).map(\.bitPattern)
+        for pixels in tileWidths {
+            let y = run(problem, inputs, tiling(pixels: pixels, reductionRows: 288), threads: 1)
+            XCTAssertEqual(y.map(\.bitPattern), expected, "\(configuration), tile \(pixels)", file: file, line: line)
+        }
+    }
+
     /// The same bits on 2, 3 and 8 threads as on one, for every tile width.
     func testAnyThreadCountGivesTheSameBits(_ descriptors: [String], seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = TestRNG(seed: seed)
@@ -114,6 +131,12 @@ final class MicrokernelConfigurationTests: XCTestCase {
     func testEveryConfigurationHandlesRowsPastTheOutputChannels() throws {
         try forEachRunnableConfiguration { tester in
             try tester.testMatchesTheScalarModel(tester.descriptorsWithRowsPastTheOutputChannels, seed: 7)
+        }
+    }
+
+    func testEveryConfigurationSamplesTilesWiderThanAWindowInPlace() throws {
+        try forEachRunnableConfiguration { tester in
+            try tester.testWindowsThatDoNotFitMatchTheScalarModel(seed: 13)
         }
     }
 

@@ -164,27 +164,18 @@ struct ChannelsLastConvolution: Sendable {
     @inline(never)
     func sampleFromWindow(_ plan: SamplingPlan, _ relative: UnsafePointer<Int>, _ window: UnsafePointer<Float>,
                           _ samples: UnsafeMutablePointer<Float>, block: Block) {
-        typealias V = SIMD8<Float>
         let stride = channelStride
         let (channels, blockRows) = (block.channels, block.rows)
         let vectors = (channels + 7) / 8
-        let corner01 = 4 * plan.columnStep * stride, corner10 = 4 * plan.rowStep * stride
-        let weights = plan.coefficients + block.offsetGroup * taps * 4 * pixels
         let base = UnsafeRawPointer(window)
         for pixel in 0..<pixels {
             let row = UnsafeMutableRawPointer(samples + pixel * blockRows)
             for tap in 0..<taps {
-                let w = weights + tap * 4 * pixels + pixel
-                let (w00, w01, w10, w11) = (V(repeating: w[0]), V(repeating: w[pixels]), V(repeating: w[2 * pixels]), V(repeating: w[3 * pixels]))
+                let weights = SamplingPlan.EightChannels(plan, entry: block.offsetGroup * taps + tap, pixel: pixel, channelStride: stride)
                 let corner = base + 4 * relative[tap * pixels + pixel] * stride
                 let destination = row + 4 * tap * channels
                 for v in 0..<vectors {
-                    let offset = 32 * v
-                    let v00 = corner.loadUnaligned(fromByteOffset: offset, as: V.self)
-                    let v01 = corner.loadUnaligned(fromByteOffset: offset + corner01, as: V.self)
-                    let v10 = corner.loadUnaligned(fromByteOffset: offset + corner10, as: V.self)
-                    let v11 = corner.loadUnaligned(fromByteOffset: offset + corner10 + corner01, as: V.self)
-                    destination.storeBytes(of: (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11), toByteOffset: offset, as: V.self)
+                    destination.storeBytes(of: weights.sample(corner, byteOffset: 32 * v), toByteOffset: 32 * v, as: SIMD8<Float>.self)
                 }
             }
         }

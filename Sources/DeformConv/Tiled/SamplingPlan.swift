@@ -90,6 +90,34 @@ struct SamplingPlan: @unchecked Sendable {
         return (v[0] + v[1]) + (v[2] + v[3])
     }
 
+    /// One (entry, pixel)'s four corner weights over eight channels, for the channels-last samplers: a
+    /// window of the image [position][channel] (`window`), `right` and `down` bytes from a position to
+    /// the next column's and the next row's.
+    struct EightChannels {
+        let w00: SIMD8<Float>, w01: SIMD8<Float>, w10: SIMD8<Float>, w11: SIMD8<Float>
+        let right: Int, down: Int
+
+        /// The weights of `pixel` in the forward coefficients of `entry`.
+        @inline(__always)
+        init(_ plan: SamplingPlan, entry: Int, pixel: Int, channelStride: Int) {
+            let w = plan.coefficients + entry * 4 * plan.pixels + pixel
+            (w00, w01, w10, w11) = (SIMD8(repeating: w[0]), SIMD8(repeating: w[plan.pixels]),
+                                    SIMD8(repeating: w[2 * plan.pixels]), SIMD8(repeating: w[3 * plan.pixels]))
+            (right, down) = (4 * plan.columnStep * channelStride, 4 * plan.rowStep * channelStride)
+        }
+
+        /// Eight channels' samples from `byteOffset` past the base corner: `sample`'s sum, vector by vector.
+        @inline(__always)
+        func sample(_ corner: UnsafeRawPointer, byteOffset: Int) -> SIMD8<Float> {
+            typealias V = SIMD8<Float>
+            let v00 = corner.loadUnaligned(fromByteOffset: byteOffset, as: V.self)
+            let v01 = corner.loadUnaligned(fromByteOffset: byteOffset + right, as: V.self)
+            let v10 = corner.loadUnaligned(fromByteOffset: byteOffset + down, as: V.self)
+            let v11 = corner.loadUnaligned(fromByteOffset: byteOffset + down + right, as: V.self)
+            return (w00 * v00 + w01 * v01) + (w10 * v10 + w11 * v11)
+        }
+    }
+
     /// Plans offset groups `groups` of image `n` for pixels `firstPixel ..< firstPixel + self.pixels`
     /// of the flattened Ho·Wo output plane.
     ///

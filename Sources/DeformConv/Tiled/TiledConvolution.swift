@@ -20,7 +20,9 @@ public struct Tiling: Hashable, Sendable {
     /// against 4.43, 4.46; r50-c4, b8-c64 and g4dg4 within the noise. The forward keeps 128: its
     /// threads share out tiles, and r50-c5's plane is two tiles of 128.
     public var backwardPixelsPerTile: Int
-    /// Panel rows per reduction block, rounded down to whole channels (at least one channel).
+    /// Panel rows per reduction block, rounded down to whole channels (at least one channel). 288 makes
+    /// blocks of 32 channels of a 3×3 filter, whole vectors of eight channels for the forward's window
+    /// sampling: g4dg4 simd 4.3 ms against 5.5 with 256 rows (28 channels, so blocks of 22 and 21 there).
     public var reductionRows: Int
     /// The entry of `MicrokernelConfiguration.table` to use, or nil for the first that fits. A forced
     /// entry must be of the kernel's accumulation, fit the tile width and be runnable on this CPU.
@@ -30,11 +32,11 @@ public struct Tiling: Hashable, Sendable {
     /// to let `TiledConvolution` and `TiledBackward` choose; tests force both.
     var channelsLast: Bool?
 
-    public init(pixelsPerTile: Int = 128, backwardPixelsPerTile: Int = 256, reductionRows: Int = 256) {
+    public init(pixelsPerTile: Int = 128, backwardPixelsPerTile: Int = 256, reductionRows: Int = 288) {
         self.init(pixelsPerTile: pixelsPerTile, backwardPixelsPerTile: backwardPixelsPerTile, reductionRows: reductionRows, microkernel: nil)
     }
 
-    init(pixelsPerTile: Int = 128, backwardPixelsPerTile: Int = 256, reductionRows: Int = 256, microkernel: MicrokernelConfiguration? = nil,
+    init(pixelsPerTile: Int = 128, backwardPixelsPerTile: Int = 256, reductionRows: Int = 288, microkernel: MicrokernelConfiguration? = nil,
          channelsLast: Bool) {
         self.init(pixelsPerTile: pixelsPerTile, backwardPixelsPerTile: backwardPixelsPerTile, reductionRows: reductionRows, microkernel: microkernel)
         self.channelsLast = channelsLast
@@ -58,7 +60,8 @@ public struct Tiling: Hashable, Sendable {
 /// The macro-kernel shared by `simd` and `threaded` (after BLIS): the output is cut
 /// into work items of (image, convolution group, tile of pixels). For each item a
 /// sampling plan is built, then for each block of channels the bilinear samples are
-/// written into a packed panel in cache and an FMA microkernel (an entry of
+/// written into a packed panel in cache (from a channels-last window of the image where
+/// it fits, `samplePanel`) and an FMA microkernel (an entry of
 /// `MicrokernelConfiguration.table`) multiplies the weights by it: weights read in
 /// place by the Float32 kernels (14×32 AVX-512, 6×16 AVX2) and by `fp16acc`'s 12×32
 /// AVX-512 one, packed once per call into k-major slivers for its 6×16 F16C one.
@@ -66,7 +69,8 @@ public struct Tiling: Hashable, Sendable {
 /// Every output element is summed by one work item in one fixed order (bias, then
 /// channels, taps inside), whatever the thread count: results are bit-identical
 /// for any number of threads. Memory beyond the packed weights (if any) is a plan,
-/// a panel and an accumulator tile per thread, independent of the image size.
+/// a panel, an accumulator tile and a window of at most `ChannelsLastConvolution.windowCapacity`
+/// floats per thread, independent of the image size.
 struct TiledConvolution: Sendable {
     let problem: DeformConvProblem
     let tiling: Tiling
@@ -126,12 +130,6 @@ struct TiledConvolution: Sendable {
     /// The first output channel (within the group) of sliver `sliver`, for `sliver` in 0...slivers.
     @inline(__always)
     func sliverStart(_ sliver: Int) -> Int { outputSlivers.start(sliver) }
-
-    /// Bytes each thread allocates: plan, panel and accumulator tile.
-    var workspaceBytes: Int {
-        let pixels = tiles.pixels
-        return problem.deformableGroups * taps * pixels * 24 + (blockRows + slivers * mr) * pixels * 4
-    }
 
     func run(_ inputs: DeformConvInputs<Float>, threads: Int) -> [Float] {
         precondition(inputs.matches(problem), "inputs do not match the problem's shapes")
@@ -260,16 +258,18 @@ struct TiledConvolution: Sendable {
         let plan = tiles.plan(p, coefficients: 4)
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * pixels)
         let accumulators = UnsafeMutablePointer<Float>.allocate(capacity: slivers * mr * pixels)
+        var window = ChannelsLastWindow(taps: taps, pixels: pixels, maxStride: (channelsPerBlock + 7) / 8 * 8)
         defer {
             plan.deallocate()
             panel.deallocate()
             accumulators.deallocate()
+            window.deallocate()
         }
         let (channelsPerGroup, outputsPerGroup, plane) = (p.channelsPerGroup, p.outputChannelsPerGroup, tiles.plane)
         for item in items {
             let (n, group, firstPixel, valid) = tiles.item(item, groups: p.groups)
             plan.build(p, offsets: pointers.offsets, n: n, convolutionGroup: group, firstPixel: firstPixel)
-
+            window.offsetGroup = -1
             for row in 0..<(slivers * mr) {
                 let value: Float = row < outputsPerGroup ? pointers.bias?[group * outputsPerGroup + row] ?? 0 : 0
                 (accumulators + row * pixels).initialize(repeating: value, count: pixels)
@@ -277,7 +277,7 @@ struct TiledConvolution: Sendable {
             for blockIndex in 0..<reductionBlocks.slivers {
                 let firstBlockChannel = reductionBlocks.start(blockIndex)
                 let channels = reductionBlocks.start(blockIndex + 1) - firstBlockChannel
-                sampleBlock(plan, pointers.x, panel, n: n, firstChannel: group * channelsPerGroup + firstBlockChannel, channels: channels,
+                samplePanel(plan, &window, pointers.x, panel, n: n, firstChannel: group * channelsPerGroup + firstBlockChannel, channels: channels,
                             finite: pointers.finite)
                 let rows = channels * taps
                 for sliver in 0..<slivers {
@@ -298,6 +298,108 @@ struct TiledConvolution: Sendable {
             for row in 0..<outputsPerGroup {
                 let destination = pointers.y + (n * p.outputChannels + group * outputsPerGroup + row) * plane + firstPixel
                 destination.update(from: accumulators + row * pixels, count: valid)
+            }
+        }
+    }
+
+    /// One thread's channels-last copy of a part of the image for `samplePanel`: the positions the
+    /// corners of one offset group's taps touch in the current tile, `stride` floats apart.
+    struct ChannelsLastWindow {
+        /// Each (tap, pixel)'s base relative to the window's first position, [tap][pixel].
+        let relative: UnsafeMutablePointer<Int>
+        let values: UnsafeMutablePointer<Float>
+        /// One tap's samples, [pixel][channel], at the window's stride.
+        let samples: UnsafeMutablePointer<Float>
+        /// The offset group whose span `span` is, or −1 when the tile's plan is new.
+        var offsetGroup = -1
+        var span = SamplingPlan.Window()
+
+        init(taps: Int, pixels: Int, maxStride: Int) {
+            relative = .allocate(capacity: taps * pixels)
+            values = .allocate(capacity: ChannelsLastConvolution.windowCapacity)
+            samples = .allocate(capacity: pixels * maxStride)
+        }
+
+        func deallocate() {
+            relative.deallocate()
+            values.deallocate()
+            samples.deallocate()
+        }
+    }
+
+    /// Samples `channels` channels from `firstChannel` into the panel (`sampleBlock`'s layout), the
+    /// channels of each offset group from a channels-last window of the image where x is finite and the
+    /// window fits (`sampleFromWindow`), else with `sampleBlock`. The same sums either way, so the same bits.
+    func samplePanel(_ plan: SamplingPlan, _ window: inout ChannelsLastWindow, _ x: UnsafePointer<Float>, _ panel: UnsafeMutablePointer<Float>,
+                     n: Int, firstChannel: Int, channels: Int, finite: Bool) {
+        let p = problem
+        var first = firstChannel
+        while first < firstChannel + channels {
+            let offsetGroup = first / p.channelsPerDeformableGroup
+            let end = min(firstChannel + channels, (offsetGroup + 1) * p.channelsPerDeformableGroup)
+            let segment = panel + (first - firstChannel) * taps * nr
+            // Whole vectors of channels per position: the pads are zeroed, since sampling reads them.
+            let stride = (end - first + 7) / 8 * 8
+            if finite && offsetGroup != window.offsetGroup {
+                window.offsetGroup = offsetGroup
+                window.span = plan.window(entries: offsetGroup * taps ..< (offsetGroup + 1) * taps, relative: window.relative)
+            }
+            if finite && window.span.count * stride <= ChannelsLastConvolution.windowCapacity {
+                let planeSize = p.height * p.width
+                transpose(x + (n * p.channels + first) * planeSize + window.span.first, planeSize, into: window.values, stride,
+                          rows: end - first, columns: window.span.count)
+                if stride > end - first {
+                    for position in 0..<window.span.count {
+                        (window.values + position * stride + end - first).update(repeating: 0, count: stride - (end - first))
+                    }
+                }
+                sampleFromWindow(plan, window, stride: stride, segment, offsetGroup: offsetGroup, channels: end - first)
+            } else {
+                sampleBlock(plan, x, segment, n: n, firstChannel: first, channels: end - first, finite: finite)
+            }
+            first = end
+        }
+    }
+
+    /// `sampleBlock` for one offset group's channels from their channels-last window, tap by tap: a
+    /// sample of eight channels is four vector loads and (w00·v00 + w01·v01) + (w10·v10 + w11·v11), as
+    /// in the channels-last forward, into the tap's samples [pixel][channel] (`ChannelsLastWindow.samples`, in L1),
+    /// which `transpose` then turns into the tap's panel rows, a block of nr pixels at a time. The
+    /// eight-wide panel loop needs 16 eight-byte corner loads and their shuffles per eight samples (2.4
+    /// cycles a sample on Zen 4, a quarter of simd's forward on g4dg4); the weights stay in place, so
+    /// unlike the channels-last forward there is no copy of them. (Transposing each eight pixels' sample
+    /// vectors in registers instead made LLVM rebuild the transposed lanes from scalar products.)
+    @inline(never)
+    func sampleFromWindow(_ plan: SamplingPlan, _ window: ChannelsLastWindow, stride: Int, _ panel: UnsafeMutablePointer<Float>,
+                          offsetGroup: Int, channels: Int) {
+        let roundToHalf = accumulation == .float16
+        let pixels = plan.pixels, columns = nr
+        let values = UnsafeRawPointer(window.values)
+        let samples = UnsafeMutableRawPointer(window.samples)
+        let vectors = (channels + 7) / 8
+        // One loop per rounding, so that the Float32 one has no lane-by-lane conversions in it (with the
+        // choice inside, LLVM took the vectors apart into scalar and 128-bit pieces).
+        @inline(__always) func sampleTap(_ entry: Int, _ positions: UnsafePointer<Int>, roundToHalf: Bool) {
+            for pixel in 0..<pixels {
+                let weights = SamplingPlan.EightChannels(plan, entry: entry, pixel: pixel, channelStride: stride)
+                let corner = values + 4 * positions[pixel] * stride
+                let destination = samples + 4 * pixel * stride
+                for v in 0..<vectors {
+                    let sample = weights.sample(corner, byteOffset: 32 * v)
+                    destination.storeBytes(of: roundToHalf ? roundedToHalf(sample) : sample, toByteOffset: 32 * v, as: SIMD8<Float>.self)
+                }
+            }
+        }
+        for tap in 0..<taps {
+            let positions = window.relative + tap * pixels
+            if roundToHalf {
+                sampleTap(offsetGroup * taps + tap, positions, roundToHalf: true)
+            } else {
+                sampleTap(offsetGroup * taps + tap, positions, roundToHalf: false)
+            }
+            for block in 0..<(pixels / columns) {
+                transpose(window.samples + block * columns * stride, stride, into: panel + block * blockRows * columns + tap * columns,
+                          taps * columns, rows: columns, columns: channels)
             }
         }
     }
