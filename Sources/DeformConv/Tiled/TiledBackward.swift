@@ -103,7 +103,7 @@ struct TiledBackward: Sendable {
     /// the offsets partials stay few where channels are many (r50-c5: 16 blocks of 32 channels).
     static let blocksPerSegment = 16
     /// Rows a chunk aims at: 576 (two blocks of 288) makes gweight's GEMM whole 32-row blocks on
-    /// the standard shapes, and the chunk's samples (288 KiB at 128 pixels) stay in L2.
+    /// the standard shapes, and the chunk's samples (576 KiB at 256 pixels) stay in Zen 4's 1 MiB L2.
     static let chunkRows = 576
     /// What a wave's tiles may take together (plans, packed gy, partials); a wave has at least one tile.
     static let waveBytes = 1 << 21
