@@ -45,8 +45,9 @@ import Dispatch
 /// the image: the wave's plans, gy copies and partials (at most `waveBytes`, or one tile's), and
 /// per thread a block's column gradient (twice: as computed and by pixel), a chunk's samples and
 /// two windows of at most `windowCapacity` floats; and, where `packsWeights`, one copy of the weights.
-/// `dcn bench --threads 2` (reports/performance.md): r50-c3 3.6 MiB of peak extra memory beyond its 3.0
-/// MiB of gradients, 0.56 MiB of it the weights' copy; at most 3.8 MiB on the standard shapes (s2-d2).
+/// `dcn bench --threads 2 --pass backward`, both threads together, with tiles of 256 pixels: r50-c3 4.4 MiB
+/// of peak extra memory beyond its 3.0 MiB of gradients, 0.56 MiB of it the weights' copy; at most 4.9 MiB
+/// on the standard shapes (s2-d2), r50-c5 4.0 MiB beyond its 9.5 MiB.
 ///
 /// Measured on r50-c3 (release, 2-core Zen 4, `dcn bench --pass backward`), before this design:
 /// simd 63.6 ms, threaded 55.5 ms (44 GFLOP/s, 19% of the peak). A profile put half of simd's time
