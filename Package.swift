@@ -17,7 +17,8 @@ let avx512Flags = ["-target-cpu", "skylake-avx512"]
 let avx512Flags: [String] = []
 #endif
 
-// The C intrinsics module: AVX2, as the Swift kernels' haswell target (without it, scalar loops only).
+// The C intrinsics module: AVX2, as the Swift kernels' haswell target (without it, scalar loops only);
+// -O3 in debug builds too, which the tests and the sanitizer runs use.
 #if arch(x86_64)
 let intrinsicsFlags = ["-mavx2", "-O3"]
 #else
